@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Shared settings and helpers of the local testbed. Sourced, not run.
+set -euo pipefail
+
+TESTBED_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$TESTBED_SRC/.." && pwd)
+# Everything the testbed creates lives under this one folder; down removes it.
+TESTBED_ROOT=${TESTBED_ROOT:-/var/lib/aegee-testbed}
+VENV=${VENV:-$REPO_ROOT/.venv}
+RUN=$TESTBED_ROOT/run
+LOGS=$TESTBED_ROOT/log
+
+REGISTRY_ADDR=127.0.0.1:5000
+# Image references use "localhost:5000": the engine trusts it without TLS.
+REGISTRY=localhost:5000
+REGISTRY_USER=deployer
+SSH_PORT=2222
+# name  address  compose project  port prefix  environment
+HOSTS=(
+  "staging-1 127.0.0.2 myaegee-staging 180 staging"
+  "production-1 127.0.0.3 myaegee-production-1 280 production"
+  "production-2 127.0.0.4 myaegee-production-2 380 production"
+)
+SERVICES=(core events mailer frontend)
+# versions every service gets at testbed-up; latest = the newest
+VERSIONS=(1.4.1 1.4.2 1.5.0)
+# the deliberately broken build: its healthcheck fails
+BROKEN_SERVICE=events
+BROKEN_VERSION=1.6.0
+
+say() { printf '[testbed] %s\n' "$*" >&2; }
+die() { printf '[testbed] ERROR: %s\n' "$*" >&2; exit 1; }
+
+host_field() { # host_field NAME INDEX
+  local h
+  for h in "${HOSTS[@]}"; do
+    read -r -a f <<<"$h"
+    if [ "${f[0]}" = "$1" ]; then echo "${f[$2]}"; return 0; fi
+  done
+  return 1
+}
+
+pid_alive() { # pid_alive PIDFILE
+  [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  local i
+  for ((i = 0; i < secs * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  die "timed out after ${secs}s waiting for $what"
+}
+
+registry_password() { cat "$TESTBED_ROOT/registry/password"; }
+
+docker_up() { docker info >/dev/null 2>&1; }
+
+export DOCKER_BUILDKIT=0
