@@ -1,0 +1,71 @@
+# One entry point for the demo, the testbed, the tests and the linters.
+# Every target installs what it needs first (testbed/install.sh is a no-op
+# when everything is there).
+SHELL := /bin/bash
+VENV ?= $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+SERVICE ?=
+VERSION ?=
+LATEST ?= yes
+
+.PHONY: help install testbed-up testbed-down testbed-publish testbed-check-clean \
+        demo test unit integration molecule lint sanity build clean
+
+help:
+	@echo "make demo          bring the testbed up, deploy staging, promote to production"
+	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
+	@echo "make testbed-up | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
+	@echo "make unit | integration | molecule | lint | sanity | build"
+
+install:
+	@testbed/install.sh
+
+testbed-up:
+	@testbed/up.sh
+
+testbed-down:
+	@testbed/down.sh
+
+testbed-check-clean:
+	@testbed/check-clean.sh
+
+testbed-publish:
+	@LATEST=$(LATEST) testbed/publish.sh "$(SERVICE)" "$(VERSION)"
+
+demo: testbed-up
+	ansible-playbook playbooks/deploy.yml -l staging
+	ansible-playbook playbooks/deploy.yml -l production
+	ansible-playbook playbooks/status.yml
+	@echo "The testbed keeps running; 'make testbed-down' stops it."
+
+# The whole suite: lint, unit tests, then the testbed and everything that
+# runs against it; the testbed is taken down (and checked clean) whatever
+# happened.
+test: install
+	@rc=0; \
+	$(MAKE) --no-print-directory lint || rc=1; \
+	$(MAKE) --no-print-directory unit || rc=1; \
+	$(MAKE) --no-print-directory testbed-up && \
+	  { $(MAKE) --no-print-directory integration || rc=1; } || rc=1; \
+	$(MAKE) --no-print-directory testbed-down || rc=1; \
+	$(MAKE) --no-print-directory testbed-check-clean || rc=1; \
+	exit $$rc
+
+unit: install
+	pytest -q tests/unit
+
+integration: install
+	pytest -q tests/integration
+
+lint: install
+	tests/lint.sh
+
+sanity: install
+	tests/sanity.sh
+
+build: install
+	ansible-galaxy collection build --force --output-path build/
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds and pushes one version of a test service the way CI would:
+#   testbed/publish.sh SERVICE VERSION        # pushes VERSION and latest
+#   LATEST=no testbed/publish.sh core 1.6.0   # pushes VERSION only
+#   BROKEN=health testbed/publish.sh events 1.6.0  # no /healthcheck: container goes unhealthy
+#   BROKEN=page testbed/publish.sh frontend 1.6.0  # healthy, but the page's script fails
+source "$(dirname "$0")/lib.sh"
+
+service=${1:-}; version=${2:-}
+[ -n "$service" ] && [ -n "$version" ] || die "usage: publish.sh SERVICE VERSION (LATEST=no, BROKEN=health|page optional)"
+[[ "$service" =~ ^[a-z][a-z0-9-]{0,40}$ ]] || die "service '$service' is not a plain lowercase name"
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "version '$version' is not a semantic version"
+latest=${LATEST:-yes}
+broken=${BROKEN:-}
+docker_up || die "the Docker engine is not running: make testbed-up first"
+[ -s "$TESTBED_ROOT/registry/password" ] || die "the testbed registry is not set up: make testbed-up first"
+
+ctx=$(mktemp -d "$TESTBED_ROOT/build.XXXXXX")
+trap 'rm -rf "$ctx"' EXIT
+mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/usr/bin" "$ctx/rootfs/tmp" "$ctx/www"
+cp /bin/busybox "$ctx/rootfs/bin/busybox"
+ln -s busybox "$ctx/rootfs/bin/sh"
+install -m 0755 "$TESTBED_SRC/image/curl" "$ctx/rootfs/usr/bin/curl"
+cp "$TESTBED_SRC/image/Dockerfile" "$ctx/Dockerfile"
+# every file gets the same mtime so the rootfs layer is identical across builds
+find "$ctx/rootfs" -exec touch -h -d '2020-01-01 00:00:00' {} +
+
+if [ "$broken" != "health" ]; then
+  printf '{"success": true, "data": {"name": "%s", "version": "%s", "environment": "testbed"}}\n' \
+    "$service" "$version" >"$ctx/www/healthcheck"
+fi
+if [ "$broken" = "page" ]; then
+  script="document.getElementById('app').textContent = missingFunction();"
+else
+  script="document.getElementById('app').textContent = 'AEGEE $service $version';"
+fi
+cat >"$ctx/www/index.html" <<HTML
+<!doctype html>
+<html><head><meta charset="utf-8"><title>AEGEE $service</title></head>
+<body><h1 id="app">loading…</h1><p id="version">$version</p>
+<script>$script</script></body></html>
+HTML
+
+ref=$REGISTRY/aegee/$service
+export DOCKER_CONFIG=$TESTBED_ROOT/ci-docker
+docker build -q --build-arg SERVICE="$service" --build-arg VERSION="$version" -t "$ref:$version" "$ctx" >/dev/null \
+  2> >(grep -v -e DEPRECATED -e 'legacy builder' -e BuildKit -e 'environment-variable' -e '^ *$' >&2)
+docker push -q "$ref:$version" >/dev/null
+if [ "$latest" = "yes" ]; then
+  docker tag "$ref:$version" "$ref:latest"
+  docker push -q "$ref:latest" >/dev/null
+fi
+say "published $ref:$version${broken:+ (broken: $broken)}$([ "$latest" = yes ] && echo " and latest")"
