@@ -74,6 +74,23 @@ _CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\
 _LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 
 
+def registry_argument_spec():
+    """Connection options shared by modules that talk to a registry (doc fragment ``aegee.deploy.registry``)."""
+    return {
+        "registry": {"type": "str"},
+        "username": {"type": "str"},
+        "password": {"type": "str", "no_log": True},
+        "validate_certs": {"type": "bool", "default": True},
+        "timeout": {"type": "int", "default": 30},
+        "retries": {"type": "int", "default": 3},
+    }
+
+
+def is_valid_tag(text):
+    """True if ``text`` can be an image tag (``[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}``)."""
+    return isinstance(text, str) and bool(_TAG_RE.match(text))
+
+
 class RegistryError(Exception):
     """The one error this module raises.
 
@@ -103,7 +120,7 @@ class ImageReference:
 
     __slots__ = ("digest", "original", "registry", "repository", "scheme", "tag")
 
-    def __init__(self, registry, repository, tag=None, digest=None, original=None, scheme=None):
+    def __init__(self, registry, repository, *, tag=None, digest=None, original=None, scheme=None):
         self.scheme = scheme
         self.registry = registry
         self.repository = repository
@@ -246,7 +263,7 @@ def _is_loopback(hostport):
         host = host[1 : host.find("]")]
     elif host.count(":") == 1:
         host = host.split(":", 1)[0]
-    return host == "localhost" or host == "::1" or host.startswith("127.")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 # --------------------------------------------------------------------------
@@ -390,6 +407,7 @@ class RegistryClient:
     def __init__(
         self,
         registry=None,
+        *,
         username=None,
         password=None,
         validate_certs=True,
