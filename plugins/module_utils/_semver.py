@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised on hosts without semv
 # semver 3.x has semver.Version; semver 2.10 (Debian 12) has VersionInfo.
 _Version = None
 if _semver_lib is not None:
-    _Version = getattr(_semver_lib, "Version", None) or getattr(_semver_lib, "VersionInfo")
+    _Version = getattr(_semver_lib, "Version", None) or _semver_lib.VersionInfo
 
 BUMP_PARTS = ("major", "minor", "patch", "prerelease")
 

@@ -48,6 +48,7 @@ def run(cmd, check=True, env=None, timeout=600, input=None):
         text=True,
         timeout=timeout,
         input=input,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -72,7 +73,7 @@ def http_json(url, timeout=5):
 
 
 def service_url(host, service, path="/healthcheck"):
-    addr, _, prefix = HOSTS[host]
+    addr, _project, prefix = HOSTS[host]
     return "http://%s:%s%s%s" % (addr, prefix, SERVICE_PORT_SUFFIX[service], path)
 
 

@@ -18,7 +18,7 @@ def test_every_host_answers_over_ssh_with_its_own_address(testbed):
         assert "%s | CHANGED" % name in out
     # each sshd hands its sessions the host's own docker client config
     out = ansible("all", "ansible.builtin.shell", "echo $DOCKER_CONFIG $SSH_CONNECTION").stdout
-    for name, (addr, _, _) in HOSTS.items():
+    for name, (addr, _project, _prefix) in HOSTS.items():
         assert "%s/hosts/%s/docker" % (TESTBED_ROOT, name) in out
         assert " %s 2222" % addr in out
 
@@ -96,7 +96,7 @@ def test_pull_and_run_a_version_with_compose_v2_over_ssh(testbed, tmp_path):
         )
         assert "production-2 | CHANGED" in up.stdout
         body = None
-        for _ in range(40):
+        for _attempt in range(40):
             try:
                 body = http_json("http://127.0.0.4:39084/healthcheck")
                 break

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every linter the project holds itself to, in one command; fails if any fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+rc=0
+step() { echo "== $*"; "$@" || { echo "!! failed: $*"; rc=1; }; }
+step ruff check plugins tests
+step yamllint -s .
+step ansible-lint --offline -q
+step tests/sanity.sh
+exit $rc
