@@ -419,7 +419,7 @@ class PinResult:
         return [p["service"] for p in self.pins]
 
 
-def select_services(text, root, services, service=None, image=None, name="the compose file"):
+def select_services(text, root, services, *, service=None, image=None, name="the compose file"):
     """Locations of the image scalars to pin, chosen by service name or by image repository."""
     refs = _count_refs(root)
     if service is not None:
@@ -455,7 +455,7 @@ def select_services(text, root, services, service=None, image=None, name="the co
     return [locate_image(text, services, svc_name, refs, name) for svc_name in found]
 
 
-def pin_text(text, service=None, image=None, tag=None, digest=None, name="the compose file"):
+def pin_text(text, *, service=None, image=None, tag=None, digest=None, name="the compose file"):
     """Pin images in ``text`` (a compose document); return a PinResult. Pure: nothing is written.
 
     Give ``tag`` and/or ``digest``; an existing digest is dropped unless
@@ -524,6 +524,6 @@ def read_compose(path):
         raise ComposeError(f"compose file {path} is not UTF-8 text (byte {exc.start})") from None
 
 
-def pin_file(path, service=None, image=None, tag=None, digest=None):
+def pin_file(path, *, service=None, image=None, tag=None, digest=None):
     """Read ``path`` and compute the pin (nothing is written); return a PinResult."""
     return pin_text(read_compose(path), service=service, image=image, tag=tag, digest=digest, name=path)
