@@ -159,3 +159,44 @@ def nearest(target, versions, count=3):
             above = above[:-1]
         picked = below[-count:] + above[:count]
     return picked
+
+
+def next_version(text, part, prerelease_token="rc"):
+    """The next release version after ``text`` when bumping ``part``, the way npm does it.
+
+    Unlike ``bump`` (the semver package's arithmetic), a bump never goes
+    backwards or skips the release a prerelease leads up to:
+
+    * ``patch``: ``1.2.3`` -> ``1.2.4``; ``1.2.4-rc.1`` -> ``1.2.4`` (release it)
+    * ``minor``: ``1.2.3`` -> ``1.3.0``; ``1.3.0-rc.1`` -> ``1.3.0``; ``1.2.4-rc.1`` -> ``1.3.0``
+    * ``major``: ``1.2.3`` -> ``2.0.0``; ``2.0.0-rc.1`` -> ``2.0.0``; ``1.3.0-rc.1`` -> ``2.0.0``
+    * ``prerelease``: ``1.2.3`` -> ``1.2.4-rc.1``; ``1.2.4-rc.1`` -> ``1.2.4-rc.2``
+
+    Build metadata is dropped.
+    """
+    v = parse(text)
+    pre = v.prerelease is not None
+    if part == "patch":
+        return "%d.%d.%d" % (v.major, v.minor, v.patch if pre else v.patch + 1)
+    if part == "minor":
+        if pre and v.patch == 0:
+            return "%d.%d.0" % (v.major, v.minor)
+        return "%d.%d.0" % (v.major, v.minor + 1)
+    if part == "major":
+        if pre and v.patch == 0 and v.minor == 0:
+            return "%d.0.0" % v.major
+        return "%d.0.0" % (v.major + 1)
+    if part == "prerelease":
+        if pre:
+            # Same on semver 2.10 and 3: increment the last numeric identifier, else append ".1".
+            ids = str(v.prerelease).split(".")
+            if ids[-1].isdigit():
+                ids[-1] = str(int(ids[-1]) + 1)
+            else:
+                ids.append("1")
+            return "%d.%d.%d-%s" % (v.major, v.minor, v.patch, ".".join(ids))
+        if not isinstance(prerelease_token, str) or not is_version("0.0.0-%s.1" % prerelease_token):
+            raise VersionError("%r is not a valid prerelease token (use letters, digits and '-', e.g. rc)"
+                               % (prerelease_token,))
+        return "%d.%d.%d-%s.1" % (v.major, v.minor, v.patch + 1, prerelease_token)
+    raise VersionError("cannot bump %r: choose one of %s" % (part, ", ".join(BUMP_PARTS)))
