@@ -26,7 +26,7 @@ description:
     image gives the digest of its list/index, as C(docker pull) records it.
   - HTTP goes through ansible-core's own C(open_url) (no extra Python package for HTTP on the host).
 author:
-  - aegee.deploy contributors
+  - aegee.deploy contributors (@aegee)
 extends_documentation_fragment:
   - aegee.deploy.registry
   - aegee.deploy.attributes

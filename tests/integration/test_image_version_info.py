@@ -315,7 +315,7 @@ class TokenIssuer:
             if not authorization.startswith("Basic "):
                 self.requests.append((query, None, 401))
                 return 401, {"details": "basic credentials expected"}
-            name, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+            name, _sep, password = base64.b64decode(authorization[6:]).decode().partition(":")
             if self.users.get(name) != password:
                 self.requests.append((query, name, 401))
                 return 401, {"details": "incorrect username or password"}
@@ -423,7 +423,7 @@ def _get(url, token=None):
 
 
 def test_token_registry_challenges_with_our_realm(token_registry):
-    status, headers, _ = _get(token_registry["url"] + "/v2/aegee/core/tags/list")
+    status, headers, _body = _get(token_registry["url"] + "/v2/aegee/core/tags/list")
     assert status == 401
     challenge = headers["WWW-Authenticate"]
     assert challenge.startswith("Bearer ")
@@ -436,7 +436,7 @@ def test_token_registry_validates_tokens(token_registry):
     url = token_registry["url"] + "/v2/aegee/core/tags/list"
     access = [{"type": "repository", "name": "aegee/core", "actions": ["pull"]}]
     good = token_registry["key"].jwt(claims_for("deployer", access))
-    status, _, body = _get(url, good)
+    status, _headers, body = _get(url, good)
     assert status == 200
     assert EXPECTED_TAGS <= set(body["tags"])
 
@@ -461,7 +461,7 @@ def test_token_registry_validates_tokens(token_registry):
         ),
     ]
     for what, token in forged:
-        status, _, _ = _get(url, token)
+        status = _get(url, token)[0]
         assert status == 401, "registry accepted a token: %s" % what
     # and it refused them for the right reasons (its own log says why)
     log = token_registry["log"].read_text()

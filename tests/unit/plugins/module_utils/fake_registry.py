@@ -178,7 +178,7 @@ class FakeRegistry:
                 if not auth.startswith("Basic "):
                     return None, False
                 try:
-                    user, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
+                    user, _sep, pw = base64.b64decode(auth[6:]).decode().partition(":")
                 except ValueError:
                     return None, True
                 if registry.users.get(user) == pw:
@@ -215,7 +215,7 @@ class FakeRegistry:
                 rest = path[len("/v2/") :]
                 for marker in ("/tags/list", "/manifests/"):
                     if marker in rest:
-                        name, _, _ = rest.partition(marker)
+                        name = rest.partition(marker)[0]
                         scope = "repository:%s:pull" % name
                         break
                 if not self._authorized(scope, head):

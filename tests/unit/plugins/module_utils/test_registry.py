@@ -729,7 +729,7 @@ def test_concurrent_clients_do_not_share_tokens():
         def work():
             results.append(client_for(reg).list_tags("aegee/core"))
 
-        threads = [threading.Thread(target=work) for _ in range(4)]
+        threads = [threading.Thread(target=work) for _i in range(4)]
         for t in threads:
             t.start()
         for t in threads:

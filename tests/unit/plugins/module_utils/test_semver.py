@@ -98,9 +98,9 @@ def test_spec_precedence(ordered):
     shuffled = list(ordered)
     random.Random(4).shuffle(shuffled)
     assert _semver.versions_from_tags(shuffled, include_prerelease=True) == ordered
-    for a, b in zip(ordered, ordered[1:]):
-        assert _semver.compare(a, b) == -1
-        assert _semver.compare(b, a) == 1
+    for lower, higher in zip(ordered, ordered[1:]):
+        assert _semver.compare(lower, higher) == -1
+        assert _semver.compare(higher, lower) == 1
 
 
 def test_build_metadata_does_not_change_precedence_but_order_is_total():
@@ -165,7 +165,7 @@ _tags = st.lists(st.one_of(_versions, _noise), max_size=25)
 def _reference_cmp(a, b):
     def split(v):
         v = v.split("+", 1)[0]
-        core, _, pre = v.partition("-")
+        core, _sep, pre = v.partition("-")
         return [int(x) for x in core.split(".")], pre.split(".") if pre else []
 
     ca, pa = split(a)
