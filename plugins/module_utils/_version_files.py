@@ -234,7 +234,10 @@ class _Pyproject(_Handler):
             )
         doc = self._parse(text, name)
         table, _where = self._table(doc, name)
-        table["version"] = new_version
+        old = table["version"]
+        # keep the quoting: 'literal' strings stay literal
+        literal = getattr(getattr(old, "type", None), "name", "") == "SLL"
+        table["version"] = tomlkit.string(new_version, literal=literal)
         new_text = tomlkit.dumps(doc)
         if self.read(new_text, name) != new_version:  # pragma: no cover - defensive
             raise VersionFileError(f"refusing to write {name}: the version would not read back")
