@@ -53,6 +53,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.aegee.deploy.plugins.module_utils import _semver
+
 DOCKER_HUB = "registry-1.docker.io"
 DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
 
@@ -836,3 +838,49 @@ class RegistryClient:
             if resp.status != 200:
                 self._raise_for_status(resp, "GET", url, what)
         return "sha256:" + hashlib.sha256(resp.body).hexdigest()
+
+
+# ---------------------------------------------------------------- versions
+# Shared by image_version_info and the release planner.
+
+
+def resolve_latest(client, repository, tags, all_versions, digests):
+    """(latest_digest, latest_points_to, latest_message); fills ``digests`` with what it looked up."""
+    if "latest" not in tags:
+        return None, None, "no latest tag"
+    latest_digest = client.manifest_digest(repository, "latest", missing_ok=True)
+    if latest_digest is None:
+        return None, None, "no latest tag (listed, but the registry has no manifest for it)"
+    digests["latest"] = latest_digest
+    for version in reversed(all_versions):  # newest first: latest is usually the newest
+        digest = client.manifest_digest(repository, version, missing_ok=True)
+        digests[version] = digest
+        if digest == latest_digest:
+            return latest_digest, version, None
+    return latest_digest, None, f"latest ({latest_digest}) matches no version tag"
+
+
+def describe_latest(points_to, latest_version):
+    if latest_version is None or points_to == latest_version:
+        return f"latest is {points_to} (the newest version)" if latest_version else f"latest is {points_to}"
+    if _semver.compare(points_to, latest_version) < 0:
+        return f"latest is {points_to}, older than the newest version {latest_version}"
+    return f"latest is {points_to}, newer than the newest listed version {latest_version}"
+
+
+def missing_message(ref, version, tags, nearest, reason=None):
+    where = ref.name
+    if reason:
+        msg = f"cannot resolve version latest of {where}: {reason}"
+    else:
+        msg = f"version {version} of {where} does not exist"
+    if nearest:
+        msg += "; nearest existing versions: " + ", ".join(nearest)
+    elif tags:
+        shown = ", ".join(tags[:10]) + (", …" if len(tags) > 10 else "")
+        msg += f"; the repository has no version tags (tags: {shown})"
+    else:
+        msg += "; the repository has no tags"
+    if version[:1] in ("v", "V") and _semver.is_version(version[1:]):
+        msg += f" (tags carry versions without a 'v' prefix: try {version[1:]})"
+    return msg

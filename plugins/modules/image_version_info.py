@@ -205,6 +205,9 @@ from ansible_collections.aegee.deploy.plugins.module_utils import _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import (
     RegistryClient,
     RegistryError,
+    describe_latest,
+    missing_message,
+    resolve_latest,
     is_valid_tag,
     normalize_registry,
     parse_reference,
@@ -223,48 +226,6 @@ def argument_spec():
         }
     )
     return spec
-
-
-def resolve_latest(client, repository, tags, all_versions, digests):
-    """(latest_digest, latest_points_to, latest_message); fills ``digests`` with what it looked up."""
-    if "latest" not in tags:
-        return None, None, "no latest tag"
-    latest_digest = client.manifest_digest(repository, "latest", missing_ok=True)
-    if latest_digest is None:
-        return None, None, "no latest tag (listed, but the registry has no manifest for it)"
-    digests["latest"] = latest_digest
-    for version in reversed(all_versions):  # newest first: latest is usually the newest
-        digest = client.manifest_digest(repository, version, missing_ok=True)
-        digests[version] = digest
-        if digest == latest_digest:
-            return latest_digest, version, None
-    return latest_digest, None, f"latest ({latest_digest}) matches no version tag"
-
-
-def describe_latest(points_to, latest_version):
-    if latest_version is None or points_to == latest_version:
-        return f"latest is {points_to} (the newest version)" if latest_version else f"latest is {points_to}"
-    if _semver.compare(points_to, latest_version) < 0:
-        return f"latest is {points_to}, older than the newest version {latest_version}"
-    return f"latest is {points_to}, newer than the newest listed version {latest_version}"
-
-
-def missing_message(ref, version, tags, nearest, reason=None):
-    where = ref.name
-    if reason:
-        msg = f"cannot resolve version latest of {where}: {reason}"
-    else:
-        msg = f"version {version} of {where} does not exist"
-    if nearest:
-        msg += "; nearest existing versions: " + ", ".join(nearest)
-    elif tags:
-        shown = ", ".join(tags[:10]) + (", …" if len(tags) > 10 else "")
-        msg += f"; the repository has no version tags (tags: {shown})"
-    else:
-        msg += "; the repository has no tags"
-    if version[:1] in ("v", "V") and _semver.is_version(version[1:]):
-        msg += f" (tags carry versions without a 'v' prefix: try {version[1:]})"
-    return msg
 
 
 def run(module):

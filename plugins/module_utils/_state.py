@@ -1,0 +1,254 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""What a host remembers about its releases: lock, history and state.
+
+Everything lives in one folder per deploy root (default ``<root>/.aegee``,
+git-ignored through ``.git/info/exclude``), mode 0700, files 0600:
+
+``lock``           JSON: owner, controller, pid, time, expires, targets. Made
+                   with O_CREAT|O_EXCL, so two deploys never both hold it.
+``history.jsonl``  one JSON object per release, appended; a corrupt or
+                   truncated line is reported and skipped, the rest is kept.
+``state.json``     the tool's own edits to re-apply after every pull (.env
+                   values, image pins), the current release, the versions
+                   verified in this environment and the versions marked bad.
+                   Written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import json
+import os
+import time
+
+from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError, atomic_write
+
+STATE_VERSION = 1
+
+
+class StateError(Exception):
+    """A problem with the host's release state, said so a person can act on it."""
+
+
+class LockHeld(StateError):
+    def __init__(self, msg, holder):
+        super().__init__(msg)
+        self.holder = holder
+
+
+def now_iso(ts=None):
+    ts = time.time() if ts is None else ts
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def empty_state():
+    return {
+        "format": STATE_VERSION,
+        "managed": {"env": {}, "pins": {}},
+        "current": {},
+        "verified": {},
+        "bad": {},
+    }
+
+
+class HostState:
+    def __init__(self, state_dir):
+        self.dir = state_dir
+        self.lock_path = os.path.join(state_dir, "lock")
+        self.history_path = os.path.join(state_dir, "history.jsonl")
+        self.state_path = os.path.join(state_dir, "state.json")
+        self.warnings = []
+
+    # ----------------------------------------------------------------- setup
+    def ensure_dir(self):
+        try:
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            os.chmod(self.dir, 0o700)
+        except OSError as exc:
+            raise StateError("cannot create the release state folder %s: %s" % (self.dir, exc.strerror)) from None
+
+    # ------------------------------------------------------------------ lock
+    def read_lock(self):
+        try:
+            with open(self.lock_path) as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError("cannot read the lock %s: %s" % (self.lock_path, exc.strerror)) from None
+        try:
+            lock = json.loads(raw)
+            if not isinstance(lock, dict):
+                raise ValueError
+        except ValueError:
+            lock = {"owner": "unknown (unreadable lock file)", "expires_ts": 0}
+        lock["stale"] = float(lock.get("expires_ts", 0)) < time.time()
+        return lock
+
+    @staticmethod
+    def describe_lock(lock):
+        return "%s (controller %s, pid %s) since %s, for %s, expires %s" % (
+            lock.get("owner", "?"),
+            lock.get("controller", "?"),
+            lock.get("pid", "?"),
+            lock.get("time", "?"),
+            lock.get("targets") or lock.get("action", "?"),
+            lock.get("expires", "?"),
+        )
+
+    def acquire(self, info, ttl, wait=0, break_stale=False, poll=0.5):
+        """Take the lock or raise LockHeld naming the holder; returns the lock written."""
+        self.ensure_dir()
+        deadline = time.time() + max(0, wait)
+        while True:
+            now = time.time()
+            lock = dict(info, time=now_iso(now), time_ts=now, expires=now_iso(now + ttl), expires_ts=now + ttl)
+            try:
+                fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                held = self.read_lock()
+                if held is None:
+                    continue  # released between our open and read
+                if held["stale"] and break_stale:
+                    self.warnings.append("broke the stale lock held by " + self.describe_lock(held))
+                    self._remove_lock()
+                    continue
+                if time.time() >= deadline:
+                    if held["stale"]:
+                        raise LockHeld(
+                            "a stale lock is left on this host by %s: the run that took it did not finish. "
+                            "Check that no deploy is running, then rerun with -e break_lock=true "
+                            "(module option break_stale_lock)" % self.describe_lock(held),
+                            held,
+                        ) from None
+                    raise LockHeld(
+                        "another deploy holds the lock on this host: %s. Wait for it to finish, or raise the wait "
+                        "with -e lock_wait=SECONDS" % self.describe_lock(held),
+                        held,
+                    ) from None
+                time.sleep(poll)
+                continue
+            except OSError as exc:
+                raise StateError("cannot create the lock %s: %s" % (self.lock_path, exc.strerror)) from None
+            try:
+                os.write(fd, json.dumps(lock, sort_keys=True).encode("utf-8"))
+                os.fsync(fd)
+            except OSError as exc:
+                os.close(fd)
+                self._remove_lock()
+                raise StateError("cannot write the lock %s: %s" % (self.lock_path, exc.strerror)) from None
+            os.close(fd)
+            return lock
+
+    def release(self, token=None):
+        """Remove the lock if it is ours (``token`` = the ``id`` we wrote)."""
+        held = self.read_lock()
+        if held is None:
+            return False
+        if token is not None and held.get("id") != token:
+            self.warnings.append("the lock was not ours any more (now held by %s); left it" % self.describe_lock(held))
+            return False
+        self._remove_lock()
+        return True
+
+    def break_lock(self):
+        held = self.read_lock()
+        if held is not None:
+            self._remove_lock()
+        return held
+
+    def _remove_lock(self):
+        try:
+            os.unlink(self.lock_path)
+        except FileNotFoundError:
+            pass
+
+    # --------------------------------------------------------------- history
+    def read_history(self):
+        """All valid entries, oldest first; corrupt lines are reported in warnings."""
+        try:
+            with open(self.history_path, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StateError("cannot read the release history %s: %s" % (self.history_path, exc.strerror)) from None
+        entries, bad = [], 0
+        for number, line in enumerate(raw.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line.decode("utf-8"))
+                if not isinstance(entry, dict):
+                    raise ValueError
+            except ValueError:
+                bad += 1
+                if bad <= 3:
+                    self.warnings.append(
+                        "release history %s: line %d is corrupt or truncated and was skipped; the other entries "
+                        "are kept" % (self.history_path, number)
+                    )
+                continue
+            entries.append(entry)
+        if bad > 3:
+            self.warnings.append("release history: %d corrupt lines skipped in all" % bad)
+        return entries
+
+    def append_history(self, entry):
+        self.ensure_dir()
+        line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
+        try:
+            # a truncated last line (crash mid-write) must not glue onto ours
+            prefix = b""
+            try:
+                with open(self.history_path, "rb") as handle:
+                    handle.seek(0, os.SEEK_END)
+                    if handle.tell() > 0:
+                        handle.seek(-1, os.SEEK_END)
+                        if handle.read(1) != b"\n":
+                            prefix = b"\n"
+            except FileNotFoundError:
+                pass
+            fd = os.open(self.history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, prefix + line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
+            raise StateError("cannot record the release in %s: %s" % (self.history_path, reason)) from None
+
+    # ----------------------------------------------------------------- state
+    def read_state(self):
+        try:
+            with open(self.state_path) as handle:
+                data = json.load(handle)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except FileNotFoundError:
+            return empty_state()
+        except (ValueError, OSError) as exc:
+            self.warnings.append(
+                "release state %s is unreadable (%s): starting from an empty state; the history is kept"
+                % (self.state_path, exc)
+            )
+            return empty_state()
+        base = empty_state()
+        base.update(data)
+        base["managed"].setdefault("env", {})
+        base["managed"].setdefault("pins", {})
+        return base
+
+    def write_state(self, state):
+        self.ensure_dir()
+        try:
+            atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=0o600)
+        except FileWriteError as exc:
+            raise StateError(str(exc)) from None

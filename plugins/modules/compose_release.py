@@ -1,0 +1,322 @@
+#!/usr/bin/python
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: compose_release
+short_description: Deploy or roll back services of a Docker Compose deploy repo on a host, as one transaction
+version_added: 0.1.0
+description:
+  - Runs one release on the host, in this order, holding the host's lock throughout; takes the lock, updates the
+    deploy repo from its origin branch (the tool's own C(.env) values and pins are set aside and re-applied, so
+    they never cause a merge conflict; somebody else's local changes stop the run before anything is touched),
+    pins the images of the target services to the exact version and digest, validates the whole compose project,
+    pulls the new images while everything still runs, brings up only the services that change, waits for their
+    health (the timeout comes from each service's own healthcheck and the wait stops early on C(unhealthy)),
+    and finally checks each service's C(/healthcheck) URL for C(success=true) and the deployed version.
+  - On success the release is recorded in the host's history (who, when, from and to per service, digests) and the
+    versions are marked verified for this host.
+  - If anything fails after the first write, the previous pins and containers are restored and checked, the failed
+    release is recorded with its evidence (C(docker compose ps), the health log, the last log lines) and the module
+    fails with a message that names the service and shows that evidence.
+  - The compose project is the deploy repo's real shape, C(base-docker-compose.yml) plus
+    C(<service>/docker/docker-compose.yml) for every service of C(ENABLED_SERVICES) in C(.env), unless O(files) says
+    otherwise. After a release, a plain C(make start) on the host reproduces it.
+  - Version resolution (what C(latest) is, what staging verified) happens on the controller, see the
+    C(aegee.deploy.deploy) role; this module takes exact versions.
+author:
+  - aegee.deploy developers
+requirements:
+  - git, Docker Engine and Docker Compose v2 (C(docker compose)) on the target
+  - ruamel.yaml >= 0.17.21 and semver on the target (Debian packages C(python3-ruamel.yaml), C(python3-semver))
+extends_documentation_fragment:
+  - aegee.deploy.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Computes the pins, the files that would change and the services that would be recreated; fetches nothing,
+        writes nothing, takes no lock.
+  diff_mode:
+    support: full
+    details:
+      - Shows each file that changes (C(.env) and compose files) before and after.
+  idempotent:
+    support: full
+    details:
+      - A second run with the same versions changes no file and restarts no container (it is still recorded in the
+        history as C(unchanged)).
+options:
+  root:
+    description: The deploy repo checkout on the host; cloned from O(repo_url) when absent.
+    type: path
+    required: true
+  repo_url:
+    description: Git URL of the deploy repo's origin.
+    type: str
+    required: true
+  branch:
+    description: The branch the host follows (for example C(stable)); never assumed.
+    type: str
+    required: true
+  env:
+    description: Values of the host's C(.env) that differ from the deploy repo's; managed like the pins.
+    type: dict
+    default: {}
+  files:
+    description: Compose files of the project relative to O(root), in order. Default is the real deploy repo shape.
+    type: list
+    elements: str
+  services:
+    description:
+      - The services to release, each with the exact C(version) (an image tag that is a semantic version) and
+        optionally the C(digest) (C(sha256:...)) to pin.
+    type: dict
+    required: true
+  action:
+    description: V(deploy) or V(rollback) (recorded in the history; a rollback marks O(mark_bad) versions bad).
+    type: str
+    choices: [deploy, rollback]
+    default: deploy
+  mark_bad:
+    description: Versions to mark bad on success (service to version), normally the versions a rollback leaves.
+    type: dict
+    default: {}
+  reason:
+    description: Why (recorded with the release and with bad marks).
+    type: str
+  force:
+    description: Deploy a version even if it is marked bad on this host (says so in the warnings).
+    type: bool
+    default: false
+  smoke_urls:
+    description: C(/healthcheck) URL of each service, fetched from the host after the containers are healthy.
+    type: dict
+    default: {}
+  smoke_timeout:
+    description: Seconds within which every C(/healthcheck) must answer success with the deployed version.
+    type: int
+    default: 30
+  registry:
+    description: Registry to log in to before pulling (host and port).
+    type: str
+  registry_username:
+    description: Registry user; no login when empty.
+    type: str
+  registry_password:
+    description: Registry password.
+    type: str
+  lock_ttl:
+    description: Seconds after which the lock counts as stale (a killed run leaves one).
+    type: int
+    default: 900
+  lock_wait:
+    description: Seconds to wait for another run's lock before failing with the holder's name.
+    type: int
+    default: 0
+  break_stale_lock:
+    description: Remove a stale lock (expired) left by a run that died, and go on.
+    type: bool
+    default: false
+  state_dir:
+    description: Folder of the release state inside O(root) (lock, history, state); kept out of git.
+    type: str
+    default: .aegee
+  actor:
+    description: Who runs the release (user and CI job), recorded in the lock and the history.
+    type: str
+  controller:
+    description: Controller host name, recorded in the lock and the history.
+    type: str
+  controller_pid:
+    description: Process id of the controller's run, recorded in the lock.
+    type: int
+  environment:
+    description: Environment name of the host (C(staging), C(production)), recorded in the history.
+    type: str
+  run_id:
+    description: Identifier of this release (defaults to a random one); used as the lock token.
+    type: str
+notes:
+  - The lock, the history and the state are files under O(state_dir), mode 0600 in a 0700 folder.
+seealso:
+  - module: aegee.deploy.compose_pin
+  - module: aegee.deploy.image_version_info
+"""
+
+EXAMPLES = r"""
+- name: Deploy core 1.5.1 (exact digest) on a host
+  aegee.deploy.compose_release:
+    root: /srv/myaegee
+    repo_url: https://git.example.org/aegee/myaegee.git
+    branch: stable
+    env:
+      MYAEGEE_ENV: production
+    services:
+      core:
+        version: 1.5.1
+        digest: sha256:3b1c0a2f5e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b
+    smoke_urls:
+      core: http://127.0.0.1:8084/healthcheck
+    registry: registry.example.org
+    registry_username: deployer
+    registry_password: "{{ vault_registry_password }}"
+    actor: "{{ lookup('ansible.builtin.env', 'USER') }}"
+
+- name: Roll core back to 1.5.0 and mark 1.5.1 bad
+  aegee.deploy.compose_release:
+    root: /srv/myaegee
+    repo_url: https://git.example.org/aegee/myaegee.git
+    branch: stable
+    action: rollback
+    services:
+      core:
+        version: 1.5.0
+    mark_bad:
+      core: 1.5.1
+    reason: login broken in 1.5.1
+"""
+
+RETURN = r"""
+services:
+  description: Per service, what the release did.
+  returned: always
+  type: dict
+  sample:
+    core: {from: 1.5.0, to: 1.5.1, digest: "sha256:3b1c...", image: "localhost:5000/aegee/core:1.5.1@sha256:3b1c...",
+           changed: true, smoke: ok}
+recreate:
+  description: Services whose containers were (or in check mode would be) recreated.
+  returned: always
+  type: list
+  elements: str
+release:
+  description: The history entry recorded for this release.
+  returned: when not in check mode
+  type: dict
+repo:
+  description: What happened to the deploy repo checkout (fetched, pulled, commits before and after).
+  returned: when the checkout existed
+  type: dict
+cloned:
+  description: Whether the deploy repo was cloned by this run.
+  returned: when it was
+  type: bool
+evidence:
+  description: On failure, C(docker compose ps), the health log and the last log lines of the failed services.
+  returned: on failure
+  type: str
+"""
+
+import os
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.aegee.deploy.plugins.module_utils._compose import ComposeError
+from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError
+from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
+from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
+from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
+from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
+from ansible_collections.aegee.deploy.plugins.module_utils._semver import HAS_SEMVER
+from ansible_collections.aegee.deploy.plugins.module_utils._state import LockHeld, StateError
+
+
+def _targets(module):
+    targets = {}
+    for name, given in module.params["services"].items():
+        spec = {"version": given} if isinstance(given, str) else given
+        if not isinstance(spec, dict) or not isinstance(spec.get("version"), str):
+            module.fail_json(msg="services.%s must be a mapping with a version (and optionally a digest)" % name)
+        unknown = set(spec) - {"version", "digest"}
+        if unknown:
+            module.fail_json(
+                msg="services.%s: unknown keys %s (use version, digest)" % (name, ", ".join(sorted(unknown)))
+            )
+        targets[name] = {"version": spec["version"], "digest": spec.get("digest") or None}
+    if not targets:
+        module.fail_json(msg="services is empty: name at least one service to release")
+    return targets
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type="path", required=True),
+            repo_url=dict(type="str", required=True),
+            branch=dict(type="str", required=True),
+            env=dict(type="dict", default={}),
+            files=dict(type="list", elements="str"),
+            services=dict(type="dict", required=True),
+            action=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
+            mark_bad=dict(type="dict", default={}),
+            reason=dict(type="str"),
+            force=dict(type="bool", default=False),
+            smoke_urls=dict(type="dict", default={}),
+            smoke_timeout=dict(type="int", default=30),
+            registry=dict(type="str"),
+            registry_username=dict(type="str"),
+            registry_password=dict(type="str", no_log=True),
+            lock_ttl=dict(type="int", default=900),
+            lock_wait=dict(type="int", default=0),
+            break_stale_lock=dict(type="bool", default=False),
+            state_dir=dict(type="str", default=".aegee"),
+            actor=dict(type="str"),
+            controller=dict(type="str"),
+            controller_pid=dict(type="int"),
+            environment=dict(type="str"),
+            run_id=dict(type="str"),
+        ),
+        required_together=[("registry", "registry_username", "registry_password")],
+        supports_check_mode=True,
+    )
+    if not HAS_SEMVER:
+        module.fail_json(msg="the Python package semver is required on the host (Debian: apt install python3-semver)")
+    p = dict(module.params)
+    if not os.path.isabs(p["root"]) or ".." in p["root"].split("/"):
+        module.fail_json(msg="root must be an absolute path without '..', got %r" % p["root"])
+    if p["state_dir"].startswith("/") or ".." in p["state_dir"].split("/") or not p["state_dir"].strip("/."):
+        module.fail_json(msg="state_dir must be a folder name inside root, got %r" % p["state_dir"])
+    p["targets"] = _targets(module)
+    p["controller"] = p["controller"] or ""
+    if p["registry"]:
+        p["registry_login"] = {"registry": p["registry"], "username": p["registry_username"],
+                               "password": p["registry_password"]}
+
+    def run(argv, cwd=None, data=None):
+        return module.run_command(
+            argv, cwd=cwd, data=data, binary_data=data is not None, environ_update={"LC_ALL": "C"}
+        )
+
+    def http_get(url):
+        resp = open_url(url, method="GET", timeout=5, validate_certs=False, follow_redirects="safe")
+        return resp.getcode(), resp.read().decode("utf-8", "replace")
+
+    release = Release(p, run, http_get, check_mode=module.check_mode)
+    try:
+        result = release.execute()
+    except ReleaseError as exc:
+        module.fail_json(msg=str(exc), services=release.result.get("services"),
+                         evidence=exc.details.get("evidence"), result=exc.details.get("result"),
+                         release=release.result.get("release"), warnings_list=release.result["warnings"])
+    except LockHeld as exc:
+        module.fail_json(msg=str(exc), lock=exc.holder)
+    except (RepoError, StateError, ComposeError, ComposeCliError, DotenvError, FileWriteError) as exc:
+        module.fail_json(msg=str(exc), services=release.result.get("services"))
+    result = dict(result)
+    for w in result.pop("warnings", []):
+        module.warn(w)
+    diff = result.pop("diff", [])
+    if module._diff:
+        result["diff"] = diff
+    result["host"] = socket.gethostname()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
