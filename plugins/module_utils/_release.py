@@ -246,20 +246,62 @@ class Release:
     # -------------------------------------------------------------- helpers
     def _check_inputs(self, state):
         p = self.p
-        for svc, target in p["targets"].items():
-            version = target["version"]
+        if p.get("action") == "rollback":
+            self._plan_rollback(state)
+        held = self.result.setdefault("held", {})
+        for svc in sorted(p["targets"]):
+            version = p["targets"][svc]["version"]
             if not _semver.is_version(version):
                 raise ReleaseError("%s: %r is not a semantic version" % (svc, version))
             bad = (state.get("bad") or {}).get(svc) or {}
-            if version in bad and not p.get("force"):
-                info = bad[version]
-                raise ReleaseError(
-                    "%s %s is marked bad on this host (rolled back %s by %s: %s); deploy a newer version, or "
-                    "force it with -e force=true" % (svc, version, info.get("time"), info.get("by"), info.get("reason"))
+            if version not in bad:
+                continue
+            info = bad[version]
+            why = "rolled back %s by %s: %s" % (info.get("time"), info.get("by"), info.get("reason"))
+            if p.get("force"):
+                self.state.warnings.append("%s %s is marked bad (%s); deploying it anyway because force is set"
+                                           % (svc, version, why))
+            elif p.get("hold_bad"):
+                held[svc] = {"version": version, "reason": why,
+                             "keeps": (state["current"].get(svc) or {}).get("version")}
+                self.state.warnings.append(
+                    "%s is held at %s: %s is marked bad on this host (%s); a newer version releases the hold"
+                    % (svc, held[svc]["keeps"] or "its current version", version, why)
                 )
-            if version in bad:
-                self.state.warnings.append("%s %s is marked bad; deploying it anyway because force is set"
-                                           % (svc, version))
+                del p["targets"][svc]
+            else:
+                raise ReleaseError(
+                    "%s %s is marked bad on this host (%s); deploy a newer version, or force it with -e force=true"
+                    % (svc, version, why)
+                )
+
+    def _plan_rollback(self, state):
+        """Resolve ``previous`` versions from the history and mark the versions left behind bad."""
+        p = self.p
+        history = self.state.read_history()
+        mark = dict(p.get("mark_bad") or {})
+        for svc in sorted(p["targets"]):
+            target = p["targets"][svc]
+            current = (state["current"].get(svc) or {}).get("version")
+            if target["version"] == "previous":
+                prev = previous_version(history, svc, current, state.get("bad", {}).get(svc) or {})
+                if prev is None:
+                    if p.get("whole_release"):
+                        del p["targets"][svc]
+                        continue
+                    raise ReleaseError(
+                        "%s: the history of this host has no earlier good release than %s to roll back to; name "
+                        "the version with -e version=X.Y.Z" % (svc, current or "the current one")
+                    )
+                target["version"] = prev
+            if not target.get("digest"):
+                verified = ((state.get("verified") or {}).get(svc) or {}).get(target["version"]) or {}
+                target["digest"] = verified.get("digest")
+            if current and current != target["version"] and svc not in mark:
+                mark[svc] = current
+        p["mark_bad"] = mark
+        if not p["targets"]:
+            raise ReleaseError("nothing to roll back: the history of this host has no earlier good release")
 
     def _locate_services(self, files):
         where = {}
@@ -408,6 +450,22 @@ class Release:
                 self.state.warnings.append("%s %s released the hold on bad version %s" % (svc, version, bad_version))
         if not bad:
             state["bad"].pop(svc, None)
+
+
+def previous_version(history, svc, current, bad):
+    """The version ``svc`` ran before ``current`` (newest first), skipping bad ones; None if there is none."""
+    seen = []
+    for entry in history:
+        if entry.get("result") not in ("success", "unchanged"):
+            continue
+        info = (entry.get("services") or {}).get(svc) or {}
+        version = info.get("to")
+        if version and (not seen or seen[-1] != version):
+            seen.append(version)
+    for version in reversed(seen):
+        if version != current and version not in bad:
+            return version
+    return None
 
 
 def _docker_ok(compose):

@@ -74,10 +74,14 @@ options:
     description:
       - The services to release, each with the exact C(version) (an image tag that is a semantic version) and
         optionally the C(digest) (C(sha256:...)) to pin.
+      - With O(action=rollback) the version may be V(previous), the version the service ran before its current
+        one according to this host's history (bad versions skipped); the digest then comes from the history.
     type: dict
     required: true
   action:
-    description: V(deploy) or V(rollback) (recorded in the history; a rollback marks O(mark_bad) versions bad).
+    description:
+      - V(deploy) or V(rollback). A rollback marks the version each service leaves bad (or the O(mark_bad) ones),
+        so routine deploys never bring it back.
     type: str
     choices: [deploy, rollback]
     default: deploy
@@ -90,6 +94,18 @@ options:
     type: str
   force:
     description: Deploy a version even if it is marked bad on this host (says so in the warnings).
+    type: bool
+    default: false
+  hold_bad:
+    description:
+      - For routine releases; a target version that is marked bad on this host is skipped and the service keeps
+        its current version (a warning says so) instead of failing. A newer version releases the hold.
+    type: bool
+    default: false
+  whole_release:
+    description:
+      - With O(action=rollback) and V(previous) versions, skip services that have no earlier release instead of
+        failing (rolling back the whole previous release).
     type: bool
     default: false
   smoke_urls:
@@ -231,9 +247,9 @@ def _targets(module):
     targets = {}
     for name, given in module.params["services"].items():
         spec = {"version": given} if isinstance(given, str) else given
-        if not isinstance(spec, dict) or not isinstance(spec.get("version"), str):
+        if not isinstance(spec, dict) or not isinstance(spec.get("version"), str) or not spec["version"]:
             module.fail_json(msg="services.%s must be a mapping with a version (and optionally a digest)" % name)
-        unknown = set(spec) - {"version", "digest"}
+        unknown = set(spec) - {"version", "digest", "source"}
         if unknown:
             module.fail_json(
                 msg="services.%s: unknown keys %s (use version, digest)" % (name, ", ".join(sorted(unknown)))
@@ -257,6 +273,8 @@ def main():
             mark_bad=dict(type="dict", default={}),
             reason=dict(type="str"),
             force=dict(type="bool", default=False),
+            hold_bad=dict(type="bool", default=False),
+            whole_release=dict(type="bool", default=False),
             smoke_urls=dict(type="dict", default={}),
             smoke_timeout=dict(type="int", default=30),
             registry=dict(type="str"),

@@ -1,0 +1,167 @@
+#!/usr/bin/python
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release_plan
+short_description: Decide the exact version and digest of each service for a release
+version_added: 0.1.0
+description:
+  - Runs once per release, normally on the controller (C(delegate_to: localhost), C(run_once: true)), before any host
+    is touched, and returns the exact version and manifest digest each requested service gets.
+  - A routine deploy (no O(version)) to an environment without O(promote_from) resolves C(latest) in the registry to
+    the version tag with the same digest, so nothing floats on the hosts.
+  - An explicit O(version) applies to exactly one service and must exist in the registry; otherwise the error names
+    the nearest existing versions.
+  - With O(promote_from) (production promoted from staging) each service gets the version and digest that the
+    source environment verified, as recorded in O(source_state), even if C(latest) moved since. An explicit version
+    that the source has not verified is refused unless O(force).
+  - Inputs are checked first (service names, version syntax, one version for one service), so bad input fails
+    before any registry or host is contacted.
+author:
+  - aegee.deploy developers
+requirements:
+  - semver (Python package)
+extends_documentation_fragment:
+  - aegee.deploy.attributes
+  - aegee.deploy.attributes.info_module
+options:
+  catalogue:
+    description: The service catalogue, service name to a mapping with the C(image) repository of its versions.
+    type: dict
+    required: true
+  services:
+    description:
+      - Services to release, as a list or a comma separated string (V(core,events)). Empty means every service of
+        the catalogue.
+    type: raw
+  version:
+    description: Exact version (or V(latest)) for the one service in O(services). Empty for a routine release.
+    type: str
+  promote_from:
+    description: Name of the environment whose verified versions this environment gets (for example V(staging)).
+    type: str
+  source_state:
+    description: The release state (C(state.json)) of a host of O(promote_from); needed with O(promote_from).
+    type: dict
+  force:
+    description: Allow an explicit version the source environment has not verified.
+    type: bool
+    default: false
+  registry:
+    description: Registry for catalogue images that name none (default Docker Hub).
+    type: str
+  username:
+    description: Registry user.
+    type: str
+  password:
+    description: Registry password; never returned or logged.
+    type: str
+  validate_certs:
+    description: Verify the registry's TLS certificate.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds per registry request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on HTTP 429 and 5xx answers, with exponential backoff.
+    type: int
+    default: 3
+seealso:
+  - module: aegee.deploy.image_version_info
+  - module: aegee.deploy.compose_release
+"""
+
+EXAMPLES = r"""
+- name: Resolve every service to what latest is now
+  aegee.deploy.release_plan:
+    catalogue:
+      core: {image: registry.example.org/aegee/core}
+      events: {image: registry.example.org/aegee/events}
+    username: deployer
+    password: "{{ vault_registry_password }}"
+  delegate_to: localhost
+  run_once: true
+  register: plan
+
+- name: Promote to production what staging verified
+  aegee.deploy.release_plan:
+    catalogue: "{{ aegee_services }}"
+    promote_from: staging
+    source_state: "{{ staging_state }}"
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+targets:
+  description: Per service, the exact version, its digest and where the decision came from.
+  returned: success
+  type: dict
+  sample:
+    core: {version: 1.5.1, digest: "sha256:3b1c...", source: latest in the registry}
+explicit:
+  description: Whether an explicit version was asked for (hosts then refuse a bad version instead of holding it).
+  returned: success
+  type: bool
+services:
+  description: The services of the plan, in order.
+  returned: success
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _semver
+from ansible_collections.aegee.deploy.plugins.module_utils._plan import (
+    PlanError,
+    Planner,
+    RegistryError,
+    check_version_input,
+    parse_services,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            catalogue=dict(type="dict", required=True),
+            services=dict(type="raw"),
+            version=dict(type="str"),
+            promote_from=dict(type="str"),
+            source_state=dict(type="dict"),
+            force=dict(type="bool", default=False),
+            registry=dict(type="str"),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            timeout=dict(type="int", default=30),
+            retries=dict(type="int", default=3),
+        ),
+        supports_check_mode=True,
+    )
+    if not _semver.HAS_SEMVER:
+        module.fail_json(msg=missing_required_lib("semver"))
+    p = module.params
+    try:
+        services = parse_services(p["services"])
+        version = check_version_input(p["version"], services)
+        planner = Planner(p["catalogue"], registry=p["registry"], username=p["username"], password=p["password"],
+                          validate_certs=p["validate_certs"], timeout=p["timeout"], retries=p["retries"])
+        targets = planner.plan(services, version=version, promote_from=p["promote_from"],
+                               source_state=p["source_state"], force=p["force"])
+    except (PlanError, RegistryError) as exc:
+        module.fail_json(msg=str(exc))
+    for message in planner.messages:
+        module.warn(message)
+    module.exit_json(changed=False, targets=targets, explicit=bool(version), services=sorted(targets))
+
+
+if __name__ == "__main__":
+    main()
