@@ -229,8 +229,8 @@ class _Pyproject(_Handler):
     def write(self, text, name, new_version):
         if not HAS_TOMLKIT:
             raise VersionFileError(
-                f"changing {name} needs the Python package tomlkit on this host (pip install tomlkit); "
-                "it keeps the file's formatting"
+                f"changing {name} needs the Python package tomlkit on this host "
+                "(Debian: python3-tomlkit; pip: tomlkit); it keeps the file's formatting"
             )
         doc = self._parse(text, name)
         table, _where = self._table(doc, name)

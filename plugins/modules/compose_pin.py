@@ -29,7 +29,7 @@ description:
     tag or digest is a variable, invalid tags or digests, files that are not valid YAML or not compose files, and
     missing files.
 author:
-  - aegee.deploy developers
+  - aegee.deploy contributors (@aegee)
 requirements:
   - ruamel.yaml >= 0.17.21 on the target (Debian package C(python3-ruamel.yaml))
 extends_documentation_fragment:

@@ -22,7 +22,7 @@ description:
     when reading or bumping, with a message naming the file; O(set) can replace it.
   - This is what CI uses to tag images and what operators use to see what a checkout will build.
 author:
-  - aegee.deploy developers
+  - aegee.deploy contributors (@aegee)
 requirements:
   - semver (Debian package C(python3-semver)) on the target.
   - tomlkit on the target to change a C(pyproject.toml) (reading works without it on Python 3.11+).
@@ -150,7 +150,7 @@ def main():
             file=dict(type="str"),
             bump=dict(type="str", choices=list(_semver.BUMP_PARTS)),
             set=dict(type="str"),
-            prerelease_token=dict(type="str", default="rc"),
+            prerelease_token=dict(type="str", default="rc", no_log=False),
         ),
         mutually_exclusive=[("bump", "set")],
         supports_check_mode=True,

@@ -250,3 +250,17 @@ def test_docker_compose_config_equal_apart_from_image(compose, tmp_path):
         "-f",
         "http://localhost:8084/healthcheck",
     ]
+
+
+HOST_PYTHON = "/usr/bin/python3"
+
+
+@pytest.mark.skipif(not os.path.exists(HOST_PYTHON), reason="no Debian /usr/bin/python3 here")
+def test_runs_under_the_hosts_python(compose):
+    """The hosts run modules with Debian's python3 (ruamel.yaml 0.17.21): same one-line result there."""
+    original = compose.read_bytes()
+    rc, result = pin(f"path={compose} service=core tag=1.4.2", "-e", f"ansible_python_interpreter={HOST_PYTHON}")
+    assert rc == 0 and result["changed"] is True, result
+    assert compose.read_bytes() == original.replace(b"aegee/core:latest", b"aegee/core:1.4.2")
+    rc, result = pin(f"path={compose} service=core tag=1.4.2", "-e", f"ansible_python_interpreter={HOST_PYTHON}")
+    assert rc == 0 and result["changed"] is False, result
