@@ -275,6 +275,11 @@ def locate_image(text, services, service, refs, name="the compose file"):
         )
     if not isinstance(svc, MappingNode):
         raise ComposeError(f"service {service!r} in {name} is not a mapping")
+    if refs.get(id(svc), 0) > 1:
+        raise ComposeError(
+            f"service {service!r} in {name} is anchored as &{svc.anchor} and reused through aliases elsewhere: "
+            "pinning its image would change those too; write the other services out in full"
+        )
     key_node, node = _mapping_get(svc, "image")
     if node is None:
         _mk, merged = _mapping_get(svc, "<<")

@@ -259,6 +259,11 @@ ERRORS = [
         dict(service="core", tag="2"),
         r"gets its image through the merge key '<<' \(anchor &base, line 1\)",
     ),
+    (
+        "services:\n  core: &c\n    image: a/b:1\n  copy: *c\n",
+        dict(service="core", tag="2"),
+        r"service 'core' in .* is anchored as &c and reused through aliases",
+    ),
     ("services:\n  core:\n    image: >-\n      a/b:1\n", dict(service="core", tag="2"), r"spans several lines"),
     ("services:\n  core:\n    image: [a]\n", dict(service="core", tag="2"), r"is not a string"),
     ("services:\n  core:\n    image:\n", dict(service="core", tag="2"), r"is empty or not a string"),
