@@ -237,7 +237,10 @@ class _Pyproject(_Handler):
         old = table["version"]
         # keep the quoting: 'literal' strings stay literal
         literal = getattr(getattr(old, "type", None), "name", "") == "SLL"
-        table["version"] = tomlkit.string(new_version, literal=literal)
+        try:
+            table["version"] = tomlkit.string(new_version, literal=literal)
+        except TypeError:  # pragma: no cover - tomlkit older than 0.11 has no literal=
+            table["version"] = new_version
         new_text = tomlkit.dumps(doc)
         if self.read(new_text, name) != new_version:  # pragma: no cover - defensive
             raise VersionFileError(f"refusing to write {name}: the version would not read back")
