@@ -36,6 +36,13 @@ class ComposeCliError(Exception):
     pass
 
 
+def clean_output(text):
+    """Compose output without the noise every old-style file causes (``version`` is obsolete)."""
+    return "\n".join(
+        line for line in (text or "").splitlines() if "the attribute `version` is obsolete" not in line
+    ).strip()
+
+
 def parse_duration(value, default=0.0):
     """Seconds in a Go/Compose duration (``1m30s``, ``40s``) or a number of nanoseconds."""
     if value is None or value == "":
@@ -97,6 +104,7 @@ class Compose:
 
     def __call__(self, *args, check=True, data=None):
         rc, out, err = self._run(self.argv(*args), cwd=self.root, data=data)
+        err = clean_output(err)
         if check and rc != 0:
             raise ComposeCliError("docker compose %s failed: %s" % (" ".join(args), (err or out).strip()[-2000:]))
         return rc, out, err

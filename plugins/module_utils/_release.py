@@ -396,6 +396,7 @@ class Release:
             services[svc] = {k: info.get(k) for k in ("from", "to", "digest", "image", "changed")}
         entry = {
             "id": self.run_id,
+            "started": (self.lock or {}).get("time"),
             "time": now,
             "actor": p.get("actor") or "unknown",
             "controller": p.get("controller") or "",
