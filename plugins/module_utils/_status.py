@@ -1,0 +1,599 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""What runs on a host, what is pinned there, and what the host remembers.
+
+Host side (``release_info`` module): :func:`collect` reads the deploy repo's
+``.env`` and compose files, the release state (``<root>/.aegee``), runs three
+Docker commands in all (``docker compose ps``, one ``docker inspect`` of every
+container, one ``docker image inspect`` of every image) and GETs each service's
+``/healthcheck``. It never changes anything.
+
+Controller side (``status_rows`` / ``status_table`` filters of the status
+role): :func:`rows` turns the results of every host plus the registry lookups
+into one row per environment, host and service; :func:`table` prints them.
+
+Commands run through ``run(argv, cwd=None, data=None) -> (rc, out, err)``,
+HTTP through ``http_get(url, timeout) -> (status, body)``, so the tests fake
+both boundaries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _compose, _dotenv, _semver
+from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import Compose, ComposeCliError, project_files
+from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError
+
+VERSION_LABEL = "org.opencontainers.image.version"
+ENV_FILE = ".env"
+EVIDENCE_KEEP = 2000
+
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$\$")
+
+
+def interpolate(text, env):
+    """``text`` with Compose ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}`` and ``$VAR`` replaced from ``env``."""
+    if text is None or "$" not in text:
+        return text
+
+    def repl(m):
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1) or m.group(4)
+        op, default = m.group(2), m.group(3) or ""
+        value = env.get(name)
+        if op == ":-" and not value:
+            return default
+        if op == "-" and value is None:
+            return default
+        return value if value is not None else ""
+
+    return _VAR_RE.sub(repl, text)
+
+
+def short_digest(digest, length=12):
+    """``sha256:0123456789ab…`` -> ``0123456789ab``; None stays None."""
+    if not digest:
+        return None
+    return digest.split(":", 1)[-1][:length]
+
+
+def split_image(value):
+    """(repository, tag, digest) of an image reference; None parts when absent."""
+    if not value:
+        return None, None, None
+    ref = _compose.ImageRef(value)
+    return ref.repository, ref.tag, ref.digest
+
+
+def same_repository(a, b):
+    if not a or not b:
+        return False
+    return _compose.normalize_repository(a) == _compose.normalize_repository(b)
+
+
+def _version_key(version):
+    if _semver.HAS_SEMVER and _semver.is_version(version):
+        return (1, _semver.sort_key(version), version)
+    return (0, (), version)
+
+
+def sort_versions(versions):
+    """Semantic versions by precedence (oldest first), other tags before them, by name."""
+    return sorted(versions, key=_version_key)
+
+
+# ---------------------------------------------------------------- the host
+
+
+def _has_services(tree):
+    """Whether the top level of a compose file has a ``services`` key (base files often have none)."""
+    items = getattr(tree, "value", None)
+    if not isinstance(items, list):
+        return True  # not a mapping: let services_node() say what is wrong
+    return any(isinstance(pair, tuple) and getattr(pair[0], "value", None) == "services" for pair in items)
+
+
+def read_pins(root, files, env):
+    """``{service: {"file", "image", "image_resolved"}}`` from the compose files (a later file wins)."""
+    pins, warnings = {}, []
+    for name in files:
+        path = os.path.join(root, name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            warnings.append("cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc))
+            continue
+        try:
+            tree = _compose.compose_tree(text, name)
+            if not _has_services(tree):
+                continue  # base-docker-compose.yml: networks and anchors only
+            services = _compose.services_node(tree, name)
+        except _compose.ComposeError as exc:
+            warnings.append(str(exc))
+            continue
+        for key, node in services.value:
+            svc = getattr(key, "value", None)
+            if not isinstance(svc, str) or svc == "<<" or not hasattr(node, "value") or not isinstance(node.value, list):
+                continue
+            entry = pins.setdefault(svc, {"file": name, "image": None, "image_resolved": None})
+            for k, v in node.value:
+                if getattr(k, "value", None) == "image" and isinstance(getattr(v, "value", None), str):
+                    entry.update(file=name, image=v.value, image_resolved=interpolate(v.value, env))
+    return pins, warnings
+
+
+def _parse_json_list(out):
+    out = (out or "").strip()
+    if not out:
+        return []
+    try:
+        data = json.loads(out)
+    except ValueError:
+        data = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return data if isinstance(data, list) else [data]
+
+
+def inspect(run, kind, ids, cwd=None):
+    """``{id: object}`` of ``docker inspect`` (kind ``container``) or ``docker image inspect`` (``image``), one call."""
+    ids = sorted({i for i in ids if i})
+    if not ids:
+        return {}, None
+    argv = ["docker", "inspect", "--type", "container"] if kind == "container" else ["docker", "image", "inspect"]
+    rc, out, err = run(argv + ids, cwd=cwd)
+    found, problem = {}, None
+    try:
+        objects = _parse_json_list(out)
+    except ValueError:
+        objects = []
+        problem = "docker %s inspect printed no JSON: %s" % (kind, (out or err or "").strip()[:300])
+    if rc != 0 and problem is None:
+        # some ids vanished between ps and inspect: the others are still printed
+        problem = "docker %s inspect: %s" % (kind, (err or out or "").strip()[:300])
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("Id"):
+            found[obj["Id"]] = obj
+    return found, problem
+
+
+def healthcheck(http_get, url, timeout):
+    """What ``GET url`` says: status, success, version, error. The body is parsed as JSON whatever its type."""
+    info = {"url": url, "status": None, "success": None, "version": None, "error": None}
+    try:
+        status, body = http_get(url, timeout)
+    except Exception as exc:  # noqa: BLE001 - any transport error means: no answer
+        info["error"] = "no answer (%s)" % exc
+        return info
+    info["status"] = status
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError):
+        data = None
+    if not isinstance(data, dict):
+        info["error"] = "HTTP %s, the body is not a JSON object: %r" % (status, (body or "")[:120])
+        return info
+    info["success"] = data.get("success")
+    payload = data.get("data")
+    if isinstance(payload, dict) and payload.get("version") is not None:
+        info["version"] = str(payload["version"])
+    if not 200 <= int(status or 0) < 300:
+        info["error"] = "HTTP %s" % status
+    elif data.get("success") is not True:
+        info["error"] = "success is not true"
+    return info
+
+
+def _healthchecks(http_get, urls, timeout):
+    """GET every URL at the same time (a service that does not answer costs one timeout, not one each)."""
+    results = {}
+
+    def one(svc, url):
+        results[svc] = healthcheck(http_get, url, timeout)
+
+    threads = [threading.Thread(target=one, args=(svc, url)) for svc, url in sorted(urls.items()) if url]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 5)
+    for svc, url in urls.items():
+        if url and svc not in results:
+            results[svc] = {"url": url, "status": None, "success": None, "version": None,
+                            "error": "no answer within %ss" % timeout}
+    return results
+
+
+def _pick_container(entries):
+    """The container to report when a service has several: a running one first."""
+    running = [c for c in entries if (c.get("State") or "").lower() == "running"]
+    return (running or entries)[0]
+
+
+def _container_info(ps_entry, details, images):
+    cid = ps_entry.get("ID")
+    obj = details.get(cid) or next((o for i, o in details.items() if cid and i.startswith(cid)), None) or {}
+    config = obj.get("Config") or {}
+    state = obj.get("State") or {}
+    health = (state.get("Health") or {}).get("Status") or ps_entry.get("Health") or None
+    configured = config.get("Image") or ps_entry.get("Image")
+    image_id = obj.get("Image")
+    image = images.get(image_id) or {}
+    repository, _tag, _digest = split_image(configured)
+    repo_digest = None
+    for rd in image.get("RepoDigests") or []:
+        repo, _sep, digest = rd.partition("@")
+        if same_repository(repo, repository):
+            repo_digest = digest
+            break
+    labels = (image.get("Config") or {}).get("Labels") or config.get("Labels") or {}
+    return {
+        "id": obj.get("Id") or cid,
+        "name": ps_entry.get("Name") or (obj.get("Name") or "").lstrip("/") or None,
+        "state": state.get("Status") or ps_entry.get("State"),
+        "health": health or None,
+        "status": ps_entry.get("Status"),
+        "image": configured,
+        "image_id": image_id,
+        "repo_digest": repo_digest,
+        "version_label": labels.get(VERSION_LABEL),
+        "started": state.get("StartedAt"),
+    }
+
+
+def _service_drift(svc, info, managed_pin, compose_ok):
+    """The ways ``svc`` differs from what the tool deployed, in words."""
+    drift = []
+    pinned = info["pinned"]
+    container = info["container"]
+    if managed_pin and pinned is not None and managed_pin.get("value") != pinned:
+        drift.append(
+            "%s pins %s, but the last release pinned %s: the compose file was edited by hand"
+            % (info.get("file") or managed_pin.get("file"), pinned, managed_pin.get("value"))
+        )
+    if not compose_ok or pinned is None:
+        return drift
+    if container is None:
+        drift.append("no container: the service is pinned but not running (never started, or removed by hand)")
+        return drift
+    if container["state"] != "running":
+        drift.append("the container is %s, not running" % container["state"])
+    _repository, pin_tag, pin_digest = split_image(info["pinned_resolved"])
+    if container["image"] != info["pinned_resolved"]:
+        drift.append(
+            "the container runs %s, but the compose file pins %s (recreated by hand, or the file changed "
+            "after the container was created)" % (container["image"], info["pinned_resolved"])
+        )
+    elif pin_digest and container["repo_digest"] and container["repo_digest"] != pin_digest:
+        drift.append("the container's image is %s, not the pinned digest %s"
+                     % (container["repo_digest"], pin_digest))
+    want = pin_tag
+    label = container.get("version_label")
+    if want and label and _semver.HAS_SEMVER and _semver.is_version(want) and label != want:
+        drift.append("the image's version label says %s, the pin says %s" % (label, want))
+    hc = info.get("healthcheck_version")
+    if want and hc and hc != want:
+        drift.append("/healthcheck answers version %s, the pin says %s" % (hc, want))
+    return drift
+
+
+def collect(params, run, http_get):
+    """The ``release_info`` result for the deploy root ``params['root']``."""
+    root = params["root"].rstrip("/") or "/"
+    state_dir = os.path.join(root, params.get("state_dir") or ".aegee")
+    timeout = float(params.get("timeout") or 5)
+    keep = int(params.get("history") if params.get("history") is not None else 20)
+    smoke_urls = params.get("smoke_urls") or {}
+    result = {
+        "changed": False,
+        "root": root,
+        "exists": os.path.isdir(os.path.join(root, ".git")),
+        "project": None,
+        "environment": None,
+        "files": [],
+        "services": {},
+        "history": [],
+        "lock": None,
+        "warnings": [],
+    }
+    warnings = result["warnings"]
+
+    host_state = HostState(state_dir)
+    try:
+        state = host_state.read_state() if os.path.isdir(state_dir) else None
+        history = host_state.read_history()
+        lock = host_state.read_lock()
+    except StateError as exc:
+        warnings.append(str(exc))
+        state, history, lock = None, [], None
+    warnings.extend(host_state.warnings)
+    state = state or {}
+    result["state_found"] = os.path.isfile(host_state.state_path)
+    result["lock"] = lock
+    if keep > 0:
+        tail = [dict(e) for e in history[-keep:]]
+        for entry in tail:
+            if isinstance(entry.get("evidence"), str) and len(entry["evidence"]) > EVIDENCE_KEEP:
+                entry["evidence"] = "..." + entry["evidence"][-EVIDENCE_KEEP:]
+        result["history"] = tail
+    if history:
+        result["last_release"] = {k: history[-1].get(k) for k in ("id", "time", "actor", "action", "result")}
+
+    if not result["exists"]:
+        if os.path.exists(root):
+            warnings.append("%s is not a git checkout of the deploy repo" % root)
+        return result
+
+    try:
+        with open(os.path.join(root, ENV_FILE), encoding="utf-8") as handle:
+            env = _dotenv.parse(handle.read())
+    except FileNotFoundError:
+        env = {}
+        warnings.append("%s/.env is missing: the compose project cannot be built" % root)
+    except (OSError, UnicodeDecodeError) as exc:
+        env = {}
+        warnings.append("cannot read %s/.env: %s" % (root, exc))
+    result["project"] = env.get("COMPOSE_PROJECT_NAME") or None
+    result["environment"] = next(
+        (e.get("environment") for e in reversed(history) if e.get("environment")), None
+    ) or env.get("MYAEGEE_ENV") or None
+
+    try:
+        files = project_files(root, env, files=params.get("files"))
+    except ComposeCliError as exc:
+        warnings.append(str(exc))
+        files = [f for f in (params.get("files") or []) if os.path.isfile(os.path.join(root, f))]
+    result["files"] = files
+    pins, pin_warnings = read_pins(root, files, env)
+    warnings.extend(pin_warnings)
+
+    # one docker compose ps, one docker inspect, one docker image inspect
+    containers, compose_ok = {}, False
+    if files:
+        compose = Compose(root, files, run)
+        try:
+            for entry in compose.ps():
+                if isinstance(entry, dict) and entry.get("Service"):
+                    containers.setdefault(entry["Service"], []).append(entry)
+            compose_ok = True
+        except (ComposeCliError, ValueError) as exc:
+            warnings.append("cannot list the containers: %s" % exc)
+    chosen = {svc: _pick_container(entries) for svc, entries in containers.items()}
+    details, problem = inspect(run, "container", [c.get("ID") for c in chosen.values()], cwd=root)
+    if problem:
+        warnings.append(problem)
+    images, problem = inspect(run, "image", [o.get("Image") for o in details.values()], cwd=root)
+    if problem:
+        warnings.append(problem)
+
+    checks = _healthchecks(http_get, smoke_urls, timeout) if smoke_urls else {}
+
+    managed = (state.get("managed") or {}).get("pins") or {}
+    current = state.get("current") or {}
+    verified = state.get("verified") or {}
+    bad = state.get("bad") or {}
+    names = sorted(set(pins) | set(chosen) | set(managed) | set(current))
+    for svc in names:
+        pin = pins.get(svc) or {}
+        pinned, resolved = pin.get("image"), pin.get("image_resolved")
+        repository, tag, digest = split_image(resolved)
+        entry = {
+            "file": pin.get("file"),
+            "pinned": pinned,
+            "pinned_resolved": resolved,
+            "pinned_version": tag,
+            "pinned_digest": digest,
+            "repository": repository,
+            "container": _container_info(chosen[svc], details, images) if svc in chosen else None,
+            "replicas": len(containers.get(svc) or []),
+            "healthcheck": checks.get(svc),
+            "healthcheck_version": (checks.get(svc) or {}).get("version"),
+            "current": current.get(svc),
+            "managed_pin": managed.get(svc),
+            "verified": sort_versions(list((verified.get(svc) or {}).keys())),
+            "verified_digests": {v: (i or {}).get("digest") for v, i in (verified.get(svc) or {}).items()},
+            "bad": bad.get(svc) or {},
+        }
+        container = entry["container"]
+        running_version = None
+        if container:
+            running_version = container.get("version_label") or split_image(container.get("image"))[1]
+        entry["running_version"] = running_version
+        entry["running_digest"] = (container or {}).get("repo_digest") or (
+            split_image((container or {}).get("image"))[2]
+        )
+        if svc not in pins and svc in chosen:
+            entry["drift"] = ["a container of this project runs, but no compose file of the project defines it"]
+        elif svc not in pins:
+            entry["drift"] = (
+                ["the last release deployed it, but no compose file of the project defines it any more"]
+                if svc in managed else []
+            )
+        else:
+            entry["drift"] = _service_drift(svc, entry, managed.get(svc), compose_ok)
+        result["services"][svc] = entry
+    return result
+
+
+# ----------------------------------------------------------- the controller
+
+
+def _cell(value, default="-"):
+    return default if value in (None, "", [], {}) else str(value)
+
+
+def _verified_in(hosts, environment, svc, version, digest):
+    """True/False whether a host of ``environment`` verified ``version`` of ``svc`` (same digest); None if unknown."""
+    seen = False
+    for host in hosts:
+        if host.get("environment") != environment or not isinstance(host.get("info"), dict):
+            continue
+        seen = True
+        entry = ((host["info"].get("services") or {}).get(svc)) or {}
+        if version in (entry.get("verified") or []):
+            known = (entry.get("verified_digests") or {}).get(version)
+            if not digest or not known or known == digest:
+                return True
+    return False if seen else None
+
+
+def rows(hosts, registry=None):
+    """One row per environment, host and service.
+
+    ``hosts``: list of ``{"host", "environment", "promote_from", "info"}`` where
+    ``info`` is a ``release_info`` result (or a failed result with ``msg``).
+    ``registry``: ``{service: image_version_info result}``.
+    """
+    registry = registry or {}
+    out = []
+    for host in sorted(hosts, key=lambda h: (str(h.get("environment")), str(h.get("host")))):
+        info = host.get("info") or {}
+        base = {"environment": host.get("environment") or "-", "host": host.get("host")}
+        if info.get("failed") or not info.get("exists", False) or not info.get("services"):
+            reason = info.get("msg") if info.get("failed") else (
+                "no deploy repo checkout at %s" % info.get("root") if not info.get("exists", False)
+                else "no services in the compose project"
+            )
+            out.append(dict(base, service="-", state="unknown", running="-", running_version=None,
+                            running_digest=None, healthcheck="-", pinned="-", pinned_version=None, newest="-",
+                            newest_version=None, latest=None, verified="-", held="-", drift=[reason or "unknown"],
+                            problem=True, lock=None))
+            continue
+        lock = info.get("lock")
+        lock_text = None
+        if lock:
+            lock_text = "%s by %s since %s%s" % (
+                "STALE lock" if lock.get("stale") else "locked", lock.get("owner", "?"), lock.get("time", "?"),
+                (" for " + str(lock.get("targets"))) if lock.get("targets") else "",
+            )
+        source = host.get("promote_from")
+        for svc, s in sorted((info.get("services") or {}).items()):
+            container = s.get("container") or {}
+            version, digest = s.get("running_version"), s.get("running_digest")
+            state = container.get("state") or "missing"
+            if container.get("health"):
+                state = "%s/%s" % (state, container["health"])
+            running = "-"
+            if container:
+                running = "%s@%s" % (_cell(version, "?"), short_digest(digest)) if digest else _cell(version, "?")
+            hc = s.get("healthcheck") or {}
+            if not hc:
+                hc_text = "-"
+            elif hc.get("error") and not hc.get("version"):
+                hc_text = "DOWN"
+            else:
+                hc_text = _cell(hc.get("version"), "ok") + (" (!)" if hc.get("error") else "")
+            pinned = s.get("pinned_version") or ("(no tag)" if s.get("pinned") else "-")
+            if s.get("pinned_digest"):
+                pinned += "@" + short_digest(s["pinned_digest"])
+            reg = registry.get(svc) or {}
+            newest = reg.get("latest_version")
+            latest = reg.get("latest_points_to")
+            if reg.get("failed"):
+                newest_text = "?"
+            elif newest:
+                newest_text = newest + ("" if latest == newest else " (latest=%s)" % _cell(latest, "none"))
+            else:
+                newest_text = "-"
+            check_version = version or s.get("pinned_version")
+            here = check_version in (s.get("verified") or []) if check_version else False
+            if source:
+                ok = _verified_in(hosts, source, svc, check_version, digest) if check_version else False
+                verified = "%s:%s" % (source, {True: "yes", False: "no", None: "?"}[ok])
+            else:
+                ok = here
+                verified = "yes" if here else "no"
+            bad = s.get("bad") or {}
+            if check_version and check_version in bad:
+                held = "RUNS BAD %s" % check_version
+            elif bad:
+                held = "held (bad: %s)" % ", ".join(sort_versions(bad))
+            else:
+                held = "-"
+            update = bool(newest and check_version and _semver.HAS_SEMVER and _semver.is_version(newest)
+                          and _semver.is_version(check_version) and _semver.compare(newest, check_version) > 0)
+            drift = list(s.get("drift") or [])
+            out.append(dict(
+                base,
+                service=svc,
+                state=state,
+                running=running,
+                running_version=version,
+                running_digest=digest,
+                healthcheck=hc_text,
+                healthcheck_version=hc.get("version"),
+                healthcheck_error=hc.get("error"),
+                pinned=pinned,
+                pinned_version=s.get("pinned_version"),
+                pinned_image=s.get("pinned"),
+                newest=newest_text,
+                newest_version=newest,
+                latest=latest,
+                update_available=update,
+                verified=verified,
+                verified_ok=ok,
+                verified_here=s.get("verified") or [],
+                held=held,
+                bad=bad,
+                drift=drift,
+                problem=bool(drift) or state.split("/")[0] != "running" or hc_text == "DOWN"
+                or (container.get("health") not in (None, "healthy")),
+                lock=lock_text,
+                last_release=info.get("last_release"),
+            ))
+    return out
+
+
+COLUMNS = (
+    ("environment", "ENV"),
+    ("host", "HOST"),
+    ("service", "SERVICE"),
+    ("running", "RUNNING"),
+    ("state", "STATE"),
+    ("healthcheck", "HEALTHCHECK"),
+    ("pinned", "PINNED"),
+    ("newest", "NEWEST"),
+    ("verified", "VERIFIED"),
+    ("held", "HELD/BAD"),
+    ("drift", "DRIFT"),
+)
+
+
+def table(row_list):
+    """The rows as aligned text lines (a header first); drift details follow, one line each."""
+    cells = []
+    for row in row_list:
+        line = []
+        for key, _title in COLUMNS:
+            value = row.get(key)
+            if key == "drift":
+                value = "DRIFT(%d)" % len(value) if value else "ok"
+            line.append(_cell(value))
+        cells.append(line)
+    header = [title for _key, title in COLUMNS]
+    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    lines = [(fmt % tuple(header)).rstrip()]
+    lines += [(fmt % tuple(c)).rstrip() for c in cells]
+    notes = []
+    locks = set()
+    for row in row_list:
+        for text in row.get("drift") or []:
+            notes.append("  %s %s %s: %s" % (row["environment"], row["host"], row["service"], text))
+        if row.get("lock") and row["host"] not in locks:
+            locks.add(row["host"])
+            notes.append("  %s %s: %s" % (row["environment"], row["host"], row["lock"]))
+    if notes:
+        lines.append("")
+        lines.append("drift and locks:")
+        lines += notes
+    return lines
