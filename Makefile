@@ -56,7 +56,7 @@ unit: install
 	pytest -q tests/unit
 
 integration: install
-	pytest -q tests/integration
+	AEGEE_REQUIRE_DOCKER=1 pytest -q tests/integration
 
 lint: install
 	tests/lint.sh

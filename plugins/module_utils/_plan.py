@@ -185,7 +185,7 @@ class Planner:
 
 
 def _sorted(versions):
-    return [v for v in _semver.versions_from_tags(list(versions), include_prerelease=True)]
+    return list(_semver.versions_from_tags(list(versions), include_prerelease=True))
 
 
 __all__ = ["PlanError", "Planner", "RegistryError", "check_version_input", "parse_services"]

@@ -28,7 +28,7 @@ description:
   - Version resolution (what C(latest) is, what staging verified) happens on the controller, see the
     C(aegee.deploy.deploy) role; this module takes exact versions.
 author:
-  - aegee.deploy developers
+  - aegee.deploy contributors (@aegee)
 requirements:
   - git, Docker Engine and Docker Compose v2 (C(docker compose)) on the target
   - ruamel.yaml >= 0.17.21 and semver on the target (Debian packages C(python3-ruamel.yaml), C(python3-semver))

@@ -10,7 +10,7 @@ module: release_plan
 short_description: Decide the exact version and digest of each service for a release
 version_added: 0.1.0
 description:
-  - Runs once per release, normally on the controller (C(delegate_to: localhost), C(run_once: true)), before any host
+  - Runs once per release, normally on the controller (C(delegate_to=localhost), C(run_once=true)), before any host
     is touched, and returns the exact version and manifest digest each requested service gets.
   - A routine deploy (no O(version)) to an environment without O(promote_from) resolves C(latest) in the registry to
     the version tag with the same digest, so nothing floats on the hosts.
@@ -22,7 +22,7 @@ description:
   - Inputs are checked first (service names, version syntax, one version for one service), so bad input fails
     before any registry or host is contacted.
 author:
-  - aegee.deploy developers
+  - aegee.deploy contributors (@aegee)
 requirements:
   - semver (Python package)
 extends_documentation_fragment:

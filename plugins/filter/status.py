@@ -1,0 +1,54 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Status filters: status_rows, status_table (used by the aegee.deploy.status role).
+
+Documentation of each filter is in the ``<name>.yml`` file next to this one;
+the logic is in ``plugins/module_utils/_status.py``, next to the host side
+that produces the ``release_info`` results these filters read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _status
+
+
+def _plain(value):
+    """Ansible's lazy containers as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def status_rows(hosts, registry=None):
+    """One row per environment, host and service, from release_info results and image_version_info results."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("status_rows expects a list of {host, environment, promote_from, info}")
+    hosts = _plain(hosts)
+    for h in hosts:
+        if not isinstance(h, dict) or "host" not in h:
+            raise AnsibleFilterError("status_rows: every entry needs at least 'host' and 'info', got %r" % (h,))
+    if registry is not None and not isinstance(registry, Mapping):
+        raise AnsibleFilterError("status_rows: registry must be a mapping of service to image_version_info result")
+    return _status.rows(hosts, _plain(registry) if registry else {})
+
+
+def status_table(rows):
+    """The rows as aligned text lines, followed by one line per drift and lock."""
+    if not isinstance(rows, (list, tuple)):
+        raise AnsibleFilterError("status_table expects the list that status_rows returns")
+    return _status.table(_plain(rows))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "status_rows": status_rows,
+            "status_table": status_table,
+        }
