@@ -240,3 +240,24 @@ def test_a_second_deploy_without_wait_names_the_holder():
     assert proc.returncode != 0 and "stale lock" in proc.stdout and "break_lock=true" in proc.stdout
     playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0", "-e", "break_lock=true")
     assert not os.path.exists(lock)
+
+
+def test_rollback_check_mode_changes_nothing():
+    before, digest = ids("production-1"), tree_digest("production-1")
+    proc = playbook("rollback.yml", "-l", "production", "-e", "service=core", "-e", "version=1.5.0", "--check",
+                    "--diff")
+    assert "+        image: localhost:5000/aegee/core:1.5.0@sha256:" in proc.stdout
+    assert tree_digest("production-1") == digest and ids("production-1") == before
+    assert versions("production-1")["core"] == "1.5.2"
+
+
+def test_smoke_playbook_catches_a_stopped_service():
+    playbook("smoke.yml", "-l", "staging")
+    mailer = containers("myaegee-staging")["mailer"]["ID"]
+    subprocess.run(["docker", "stop", mailer], capture_output=True, check=True)
+    try:
+        proc = playbook("smoke.yml", "-l", "staging", check=False)
+        assert proc.returncode != 0
+        assert "mailer: container" in proc.stdout
+    finally:
+        subprocess.run(["docker", "start", mailer], capture_output=True, check=True)
