@@ -43,6 +43,26 @@ def clean_output(text):
     ).strip()
 
 
+def diagnose(run):
+    """Why Docker Compose v2 cannot be used on this host, as an actionable sentence (None if it can)."""
+    rc, out, err = run(["docker", "version", "--format", "{{.Server.Version}}"])
+    if rc != 0:
+        text = (err or out).strip()
+        if "No such file" in text or "not found" in text or rc == 127:
+            return "the docker CLI is not installed on this host: install Docker Engine"
+        return "the Docker engine does not answer (%s): start it, and check that this user may use it" % text[-300:]
+    rc, out, err = run(["docker", "compose", "version", "--short"])
+    if rc == 0:
+        return None
+    rc1, out1, _err1 = run(["docker-compose", "version", "--short"])
+    if rc1 == 0 and out1.strip().startswith("1."):
+        return (
+            "only Compose v1 (docker-compose %s) is installed; aegee.deploy needs Compose v2 (`docker compose`): "
+            "install the docker-compose-plugin package (or the v2 binary as a CLI plugin)" % out1.strip()
+        )
+    return "Docker Compose v2 (`docker compose`) is not available: install the docker-compose-plugin package"
+
+
 def parse_duration(value, default=0.0):
     """Seconds in a Go/Compose duration (``1m30s``, ``40s``) or a number of nanoseconds."""
     if value is None or value == "":

@@ -34,6 +34,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils import _compose, _dot
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
     Compose,
     ComposeCliError,
+    diagnose,
     health_timeout,
     project_files,
 )
@@ -186,7 +187,11 @@ class Release:
 
         compose = Compose(self.root, files, self.run)
         self.compose = compose
-        containers = {c.get("Service"): c for c in compose.ps()} if _docker_ok(compose) else {}
+        try:
+            containers = {c.get("Service"): c for c in compose.ps()}
+        except ComposeCliError as exc:
+            problem = diagnose(self.run)
+            raise ReleaseError("%s; nothing was changed" % (problem or exc)) from None
         to_up = []
         for svc in sorted(p["targets"]):
             c = containers.get(svc)
@@ -467,14 +472,6 @@ def previous_version(history, svc, current, bad):
         if version != current and version not in bad:
             return version
     return None
-
-
-def _docker_ok(compose):
-    try:
-        compose.ps()
-        return True
-    except ComposeCliError:
-        return False
 
 
 def check_healthcheck(http_get, url, version):
