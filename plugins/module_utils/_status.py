@@ -123,7 +123,7 @@ def read_pins(root, files, env):
             continue
         for key, node in services.value:
             svc = getattr(key, "value", None)
-            if not isinstance(svc, str) or svc == "<<" or not hasattr(node, "value") or not isinstance(node.value, list):
+            if not isinstance(svc, str) or svc == "<<" or not isinstance(getattr(node, "value", None), list):
                 continue
             entry = pins.setdefault(svc, {"file": name, "image": None, "image_resolved": None})
             for k, v in node.value:
@@ -276,10 +276,12 @@ def _service_drift(svc, info, managed_pin, compose_ok):
     elif pin_digest and container["repo_digest"] and container["repo_digest"] != pin_digest:
         drift.append("the container's image is %s, not the pinned digest %s"
                      % (container["repo_digest"], pin_digest))
+    else:
+        label = container.get("version_label")
+        if pin_tag and label and _semver.HAS_SEMVER and _semver.is_version(pin_tag) and label != pin_tag:
+            drift.append("the image's version label says %s, the pin says %s (the tag was pushed again with "
+                         "another version)" % (label, pin_tag))
     want = pin_tag
-    label = container.get("version_label")
-    if want and label and _semver.HAS_SEMVER and _semver.is_version(want) and label != want:
-        drift.append("the image's version label says %s, the pin says %s" % (label, want))
     hc = info.get("healthcheck_version")
     if want and hc and hc != want:
         drift.append("/healthcheck answers version %s, the pin says %s" % (hc, want))
@@ -458,14 +460,18 @@ def rows(hosts, registry=None):
     for host in sorted(hosts, key=lambda h: (str(h.get("environment")), str(h.get("host")))):
         info = host.get("info") or {}
         base = {"environment": host.get("environment") or "-", "host": host.get("host")}
-        if info.get("failed") or not info.get("exists", False) or not info.get("services"):
-            reason = info.get("msg") if info.get("failed") else (
-                "no deploy repo checkout at %s" % info.get("root") if not info.get("exists", False)
-                else "no services in the compose project"
-            )
+        if "exists" not in info or info.get("failed") or info.get("unreachable"):
+            reason = "could not read the host: %s" % (info.get("msg") or "no result")
+        elif not info["exists"]:
+            reason = "no deploy repo checkout at %s" % info.get("root")
+        elif not info.get("services"):
+            reason = "no services in the compose project"
+        else:
+            reason = None
+        if reason:
             out.append(dict(base, service="-", state="unknown", running="-", running_version=None,
                             running_digest=None, healthcheck="-", pinned="-", pinned_version=None, newest="-",
-                            newest_version=None, latest=None, verified="-", held="-", drift=[reason or "unknown"],
+                            newest_version=None, latest=None, verified="-", held="-", drift=[reason],
                             problem=True, lock=None))
             continue
         lock = info.get("lock")

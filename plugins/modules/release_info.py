@@ -14,10 +14,10 @@ description:
     the container that runs (state, health, configured image, image id, repository digest and the
     C(org.opencontainers.image.version) label of its image), the version its C(/healthcheck) answers, and what the
     host's release state (C(<root>/.aegee)) records about it (current release, verified versions, bad versions).
-  - Finds drift, in words a person can act on, per service in RV(services[].drift) - a container that runs another image than the
-    compose file pins, a compose file pin that differs from the one the last release wrote (edited by hand), a pinned
-    service without a container, a container that is not running, and a C(/healthcheck) version that differs from
-    the pin.
+  - Finds drift, in words a person can act on, per service in RV(services[].drift) - a container that runs another
+    image than the compose file pins, a compose file pin that differs from the one the last release wrote (edited by
+    hand), a pinned service without a container, a container that is not running, and a C(/healthcheck) version that
+    differs from the pin.
   - Also returns the last O(history) entries of the release history, the host's lock (if any, with C(stale)), and
     hints on the compose project name and the environment.
   - The compose project is the deploy repo's real shape, C(base-docker-compose.yml) plus
@@ -244,7 +244,9 @@ services:
         - "core/docker/docker-compose.yml pins localhost:5000/aegee/core:1.4.2, but the last release pinned
           localhost:5000/aegee/core:1.5.0@sha256:51ba...: the compose file was edited by hand"
 history:
-  description: The last O(history) entries of the release history, oldest first (evidence cut to its last 2000 characters).
+  description:
+    - The last O(history) entries of the release history, oldest first.
+    - The C(evidence) of a failed release is cut to its last 2000 characters.
   returned: always
   type: list
   elements: dict
@@ -253,7 +255,9 @@ last_release:
   returned: when the host has a history
   type: dict
 lock:
-  description: The host's lock (C(owner), C(controller), C(pid), C(action), C(targets), C(time), C(expires), C(stale)), or V(null).
+  description:
+    - The host's lock (C(owner), C(controller), C(pid), C(action), C(targets), C(time), C(expires), C(stale)),
+      or V(null) when the host is not locked. C(stale) is true when it expired.
   returned: always
   type: dict
 """
