@@ -30,7 +30,7 @@ import os
 import time
 import uuid
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _compose, _dotenv, _repo, _semver
+from ansible_collections.aegee.deploy.plugins.module_utils import _browser, _compose, _dotenv, _repo, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
     Compose,
     ComposeCliError,
@@ -365,6 +365,27 @@ class Release:
             self.result["services"][svc]["smoke"] = reason or "ok"
             if reason:
                 return "%s: GET %s: %s" % (svc, url, reason)
+        return self._browser(services)
+
+    def _browser(self, services):
+        """None if every configured browser check passes, else the reason."""
+        checks = self.p.get("browser_checks") or {}
+        for svc in services:
+            check = checks.get(svc)
+            if not check:
+                continue
+            version = self.p["targets"][svc]["version"] if svc in self.p["targets"] else ""
+            spec = {
+                "url": check["url"],
+                "selector": check.get("selector") or "body",
+                "expect": (check.get("expect") or "").replace("{version}", version),
+                "executable": self.p.get("browser_executable") or "/usr/bin/chromium",
+                "timeout_ms": int(float(self.p.get("smoke_timeout", 30)) * 1000),
+            }
+            reason = _browser.run_check(self.run, self.state.dir, self.p.get("browser_python") or "python3", spec)
+            self.result["services"][svc]["browser"] = reason or "ok"
+            if reason:
+                return "%s: %s" % (svc, reason)
         return None
 
     def _restore(self, state, old, changed_files, to_up, previously_running, failure, evidence):

@@ -116,6 +116,23 @@ options:
     description: Seconds within which every C(/healthcheck) must answer success with the deployed version.
     type: int
     default: 30
+  browser_checks:
+    description:
+      - Optional browser checks, service name to a mapping with C(url) (the page, reached from the host),
+        C(selector) (default C(body)) and C(expect), a text the element must contain (C({version}) is replaced by
+        the deployed version).
+      - Each page is loaded in headless Chromium with Playwright after the C(/healthcheck) checks pass; an HTTP
+        error, a JavaScript error on the page or the missing text fails the release, which is then restored.
+    type: dict
+    default: {}
+  browser_python:
+    description: A Python on the host that has Playwright (C(pip install playwright); no browser download needed).
+    type: str
+    default: python3
+  browser_executable:
+    description: The Chromium the checks launch (Debian's C(chromium) package).
+    type: path
+    default: /usr/bin/chromium
   registry:
     description: Registry to log in to before pulling (host and port).
     type: str
@@ -277,6 +294,9 @@ def main():
             whole_release=dict(type="bool", default=False),
             smoke_urls=dict(type="dict", default={}),
             smoke_timeout=dict(type="int", default=30),
+            browser_checks=dict(type="dict", default={}),
+            browser_python=dict(type="str", default="python3"),
+            browser_executable=dict(type="path", default="/usr/bin/chromium"),
             registry=dict(type="str"),
             registry_username=dict(type="str"),
             registry_password=dict(type="str", no_log=True),

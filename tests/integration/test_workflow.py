@@ -204,6 +204,18 @@ def test_broken_version_fails_restores_and_records():
     assert pinned("staging-1", "events").startswith("localhost:5000/aegee/events:1.5.0@")
 
 
+def test_broken_frontend_page_fails_the_browser_check_and_is_restored():
+    run(["testbed/publish.sh", "frontend", "1.6.0"], env=ansible_env(LATEST="no", BROKEN="page"))
+    before = versions("staging-1")["frontend"]
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=frontend", "-e", "version=1.6.0", check=False)
+    assert proc.returncode != 0
+    # the container was healthy and /healthcheck answered 1.6.0: only the page itself was broken
+    assert "browser check of http://127.0.0.2:18080/ failed: missingFunction is not defined" in proc.stdout
+    assert "previous version was restored" in proc.stdout
+    assert versions("staging-1")["frontend"] == before
+    assert history("staging-1")[-1]["result"] == "failed-restored"
+
+
 def test_concurrent_deploys_never_interleave():
     results = []
 
