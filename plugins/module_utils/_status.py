@@ -507,7 +507,7 @@ def rows(hosts, registry=None):
             if reg.get("failed"):
                 newest_text = "?"
             elif newest:
-                newest_text = newest + ("" if latest == newest else " (latest=%s)" % _cell(latest, "none"))
+                newest_text = newest + ("" if latest == newest else "(latest=%s)" % _cell(latest, "none"))
             else:
                 newest_text = "-"
             check_version = version or s.get("pinned_version")
@@ -520,9 +520,9 @@ def rows(hosts, registry=None):
                 verified = "yes" if here else "no"
             bad = s.get("bad") or {}
             if check_version and check_version in bad:
-                held = "RUNS BAD %s" % check_version
+                held = "RUNS-BAD:%s" % check_version
             elif bad:
-                held = "held (bad: %s)" % ", ".join(sort_versions(bad))
+                held = "bad:%s" % ",".join(sort_versions(bad))
             else:
                 held = "-"
             update = bool(newest and check_version and _semver.HAS_SEMVER and _semver.is_version(newest)

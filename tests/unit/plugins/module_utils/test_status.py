@@ -401,9 +401,9 @@ def test_rows_and_table(root):
     assert core["running"] == "1.5.0@" + "c" * 12
     assert core["state"] == "running/healthy" and core["healthcheck"] == "1.5.0"
     assert core["pinned"] == "1.5.0@" + "c" * 12
-    assert core["newest"] == "1.6.0 (latest=1.5.0)" and core["update_available"] is True
+    assert core["newest"] == "1.6.0(latest=1.5.0)" and core["update_available"] is True
     assert core["verified"] == "yes" and core["drift"] == [] and core["problem"] is False
-    assert by[("staging-1", "events")]["held"] == "held (bad: 1.5.0)"
+    assert by[("staging-1", "events")]["held"] == "bad:1.5.0"
     assert by[("staging-1", "events")]["newest"] == "?"
     pcore = by[("production-1", "core")]
     assert pcore["verified"] == "staging:yes"  # staging verified 1.5.0 with this digest
@@ -431,7 +431,7 @@ def test_rows_running_a_bad_version(root):
     info = collect(root, healthy_docker())
     info["services"]["core"]["bad"] = {"1.5.0": {"reason": "x"}}
     row = next(r for r in _status.rows([_host("s", "staging", info)]) if r["service"] == "core")
-    assert row["held"] == "RUNS BAD 1.5.0"
+    assert row["held"] == "RUNS-BAD:1.5.0"
 
 
 def test_filters_reject_wrong_input():
