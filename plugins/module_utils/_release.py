@@ -83,12 +83,23 @@ class Release:
 
     def __init__(self, params, run, http_get, check_mode=False):
         self.p = params
-        self.run = run
+        self.timings = []
+
+        def timed(argv, cwd=None, data=None):
+            start = time.time()
+            try:
+                return run(argv, cwd=cwd, data=data)
+            finally:
+                words = [a for a in argv if not a.startswith("-") and "/" not in a][:4]
+                self.timings.append("%.2fs %s" % (time.time() - start, " ".join(words)))
+
+        self.run = timed
         self.http_get = http_get
         self.check_mode = check_mode
         self.root = params["root"].rstrip("/") or "/"
         self.state = HostState(os.path.join(self.root, params.get("state_dir") or STATE_DIR_NAME))
-        self.result = {"changed": False, "services": {}, "diff": [], "warnings": self.state.warnings}
+        self.result = {"changed": False, "services": {}, "diff": [], "warnings": self.state.warnings,
+                       "timings": self.timings}
         self.run_id = params.get("run_id") or uuid.uuid4().hex[:12]
         self.lock = None
 

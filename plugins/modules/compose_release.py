@@ -238,6 +238,12 @@ cloned:
   description: Whether the deploy repo was cloned by this run.
   returned: when it was
   type: bool
+timings:
+  description: Each command the release ran on the host, with the seconds it took, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["0.01s git fetch origin stable", "0.13s docker compose ps", "2.31s docker compose up core"]
 evidence:
   description: On failure, C(docker compose ps), the health log and the last log lines of the failed services.
   returned: on failure
