@@ -260,6 +260,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose import Compo
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
+from ansible_collections.aegee.deploy.plugins.module_utils._plan import SERVICE_RE
 from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
 from ansible_collections.aegee.deploy.plugins.module_utils._semver import HAS_SEMVER
@@ -269,6 +270,8 @@ from ansible_collections.aegee.deploy.plugins.module_utils._state import LockHel
 def _targets(module):
     targets = {}
     for name, given in module.params["services"].items():
+        if not SERVICE_RE.match(name):
+            module.fail_json(msg="%r is not a service name (lowercase letters, digits, '-', '_', '.')" % name)
         spec = {"version": given} if isinstance(given, str) else given
         if not isinstance(spec, dict) or not isinstance(spec.get("version"), str) or not spec["version"]:
             module.fail_json(msg="services.%s must be a mapping with a version (and optionally a digest)" % name)
