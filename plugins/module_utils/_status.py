@@ -268,7 +268,8 @@ def _service_drift(svc, info, managed_pin, compose_ok):
     if container["state"] != "running":
         drift.append("the container is %s, not running" % container["state"])
     _repository, pin_tag, pin_digest = split_image(info["pinned_resolved"])
-    if container["image"] != info["pinned_resolved"]:
+    runs_pin = container["image"] == info["pinned_resolved"]
+    if not runs_pin:
         drift.append(
             "the container runs %s, but the compose file pins %s (recreated by hand, or the file changed "
             "after the container was created)" % (container["image"], info["pinned_resolved"])
@@ -281,10 +282,15 @@ def _service_drift(svc, info, managed_pin, compose_ok):
         if pin_tag and label and _semver.HAS_SEMVER and _semver.is_version(pin_tag) and label != pin_tag:
             drift.append("the image's version label says %s, the pin says %s (the tag was pushed again with "
                          "another version)" % (label, pin_tag))
-    want = pin_tag
     hc = info.get("healthcheck_version")
-    if want and hc and hc != want:
-        drift.append("/healthcheck answers version %s, the pin says %s" % (hc, want))
+    if runs_pin:
+        if pin_tag and hc and hc != pin_tag:
+            drift.append("/healthcheck answers version %s, the pin says %s" % (hc, pin_tag))
+    else:
+        # the container already differs from the pin (said above): compare with what runs
+        runs = container.get("version_label") or split_image(container["image"])[1]
+        if runs and hc and hc != runs:
+            drift.append("/healthcheck answers version %s, but the container runs %s" % (hc, runs))
     return drift
 
 

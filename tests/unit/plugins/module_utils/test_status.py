@@ -292,6 +292,16 @@ def test_healthcheck_answers_other_version_or_nothing(root):
     assert events["healthcheck_version"] is None and "Connection refused" in events["healthcheck"]["error"]
 
 
+def test_healthcheck_compared_with_what_runs_when_the_container_is_not_the_pin(root):
+    write(os.path.join(root, "core/docker/docker-compose.yml"), SERVICE.format(svc="core", image=REG + "/core:1.4.1"))
+    http = FakeHttp({URLS["core"]: hc("1.5.0"), URLS["events"]: hc("1.4.2")})
+    drift = collect(root, healthy_docker(), http)["services"]["core"]["drift"]
+    assert len(drift) == 2 and "edited by hand" in drift[0] and "recreated by hand" in drift[1], drift
+    http = FakeHttp({URLS["core"]: hc("1.3.0"), URLS["events"]: hc("1.4.2")})
+    drift = collect(root, healthy_docker(), http)["services"]["core"]["drift"]
+    assert drift[-1] == "/healthcheck answers version 1.3.0, but the container runs 1.5.0"
+
+
 @pytest.mark.parametrize(
     ("answer", "version", "error"),
     [
