@@ -213,6 +213,10 @@ class HostState:
                         handle.seek(-1, os.SEEK_END)
                         if handle.read(1) != b"\n":
                             prefix = b"\n"
+                            self.warnings.append(
+                                "release history %s: its last line is corrupt or truncated (a run died while "
+                                "writing it) and was skipped; the other entries are kept" % self.history_path
+                            )
             except FileNotFoundError:
                 pass
             fd = os.open(self.history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -273,3 +273,107 @@ def test_smoke_playbook_catches_a_stopped_service():
         assert "mailer: container" in proc.stdout
     finally:
         subprocess.run(["docker", "start", mailer], capture_output=True, check=True)
+
+
+def _origin_commit(tmp_path, path, transform, message):
+    work = tmp_path / "origin-work"
+    run(["git", "clone", "-q", "-b", "stable", os.path.join(TESTBED_ROOT, "git", "myaegee.git"), str(work)])
+    target = work / path
+    target.write_text(transform(target.read_text()))
+    ident = ["-c", "user.name=Operator", "-c", "user.email=operator@example.org"]
+    run(["git", "-C", str(work), *ident, "commit", "-q", "-am", message])
+    run(["git", "-C", str(work), "push", "-q", "origin", "stable"])
+
+
+def test_upstream_changes_are_pulled_and_the_pins_reapplied(tmp_path):
+    _origin_commit(
+        tmp_path, "events/docker/docker-compose.yml",
+        lambda text: text.replace('            - "traefik.enable=true"',
+                                  '            - "traefik.enable=true"\n            - "aegee.owner=events-team"'),
+        "events: owner label",
+    )
+    pins = {svc: pinned("staging-1", svc) for svc in SERVICES}
+    before = ids("staging-1")
+    playbook("deploy.yml", "-l", "staging")
+    git = ["git", "-C", root("staging-1")]
+    head = run([*git, "rev-parse", "HEAD"]).stdout.strip()
+    assert head == run([*git, "rev-parse", "origin/stable"]).stdout.strip()
+    with open(os.path.join(root("staging-1"), "events", "docker", "docker-compose.yml")) as handle:
+        assert "aegee.owner=events-team" in handle.read()
+    assert {svc: pinned("staging-1", svc) for svc in SERVICES} == pins
+    # the compose change recreated events (its labels changed); nothing else moved
+    after = ids("staging-1")
+    assert {s: i for s, i in after.items() if s != "events"} == {s: i for s, i in before.items() if s != "events"}
+    assert "aegee.owner=events-team" in containers("myaegee-staging")["events"]["Labels"]
+
+
+def test_a_hand_edit_on_the_host_is_never_discarded_nor_conflicted():
+    path = os.path.join(root("staging-1"), "mailer", "docker", "docker-compose.yml")
+    with open(path) as handle:
+        original = handle.read()
+    edited = original.replace("        restart: on-failure", "        restart: always  # hotfix by hand")
+    with open(path, "w") as handle:
+        handle.write(edited)
+    before = ids("staging-1")
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0", check=False)
+    assert proc.returncode != 0
+    assert "local changes that are not the tool's: mailer/docker/docker-compose.yml" in proc.stdout
+    assert "checkout -- mailer/docker/docker-compose.yml" in proc.stdout
+    with open(path) as handle:
+        assert handle.read() == edited
+    assert ids("staging-1") == before
+    assert not os.path.exists(os.path.join(root("staging-1"), ".aegee", "lock"))
+    # doing what the message says lets the next deploy converge, pin included
+    run(["git", "-C", root("staging-1"), "checkout", "--", "mailer/docker/docker-compose.yml"])
+    playbook("deploy.yml", "-l", "staging")
+    assert pinned("staging-1", "mailer").startswith("localhost:5000/aegee/mailer:1.5.0@sha256:")
+
+
+def test_a_local_commit_on_the_host_is_refused_with_the_way_out():
+    git = ["git", "-C", root("staging-1"), "-c", "user.name=Root", "-c", "user.email=root@localhost"]
+    readme = os.path.join(root("staging-1"), "README.md")
+    with open(readme, "a") as handle:
+        handle.write("\nlocal note\n")
+    run([*git, "commit", "-q", "-m", "local note", "README.md"])
+    proc = playbook("deploy.yml", "-l", "staging", check=False)
+    assert proc.returncode != 0
+    assert "1 local commit(s) that origin/stable does not have" in proc.stdout and "reset --keep" in proc.stdout
+    run([*git, "reset", "-q", "--keep", "origin/stable"])
+    playbook("deploy.yml", "-l", "staging")
+
+
+def test_a_corrupt_history_is_reported_and_deploys_still_work():
+    path = os.path.join(root("staging-1"), ".aegee", "history.jsonl")
+    valid = len(history("staging-1"))
+    with open(path, "a") as handle:
+        handle.write('{"id": "truncated", "time": "2026-')
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2")
+    assert "is corrupt or truncated" in proc.stdout + proc.stderr
+    entries = history_lenient("staging-1")
+    assert len(entries) == valid + 1
+    assert entries[-1]["services"]["core"]["to"] == "1.4.2" and entries[-1]["result"] == "success"
+
+
+def history_lenient(host):
+    out = []
+    with open(os.path.join(root(host), ".aegee", "history.jsonl")) as handle:
+        for line in handle:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def test_rollback_pulls_an_image_that_was_pruned_from_the_host():
+    # 1.4.1 runs nowhere: remove it from the engine, then roll core back to it
+    subprocess.run(["docker", "rmi", "localhost:5000/aegee/core:1.4.1"], capture_output=True, check=False)
+    listing = subprocess.run(
+        ["docker", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}} {{.Tag}}",
+         "localhost:5000/aegee/core"], capture_output=True, text=True, check=True,
+    ).stdout
+    for ref in listing.split("\n"):
+        if ref.endswith(" 1.4.1") or ref.endswith(" <none>"):
+            subprocess.run(["docker", "rmi", ref.split()[0]], capture_output=True, check=False)
+    playbook("rollback.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.1")
+    assert versions("staging-1")["core"] == "1.4.1"
