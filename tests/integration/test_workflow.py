@@ -366,14 +366,14 @@ def history_lenient(host):
 
 
 def test_rollback_pulls_an_image_that_was_pruned_from_the_host():
-    # 1.4.1 runs nowhere: remove it from the engine, then roll core back to it
-    subprocess.run(["docker", "rmi", "localhost:5000/aegee/core:1.4.1"], capture_output=True, check=False)
-    listing = subprocess.run(
-        ["docker", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}} {{.Tag}}",
-         "localhost:5000/aegee/core"], capture_output=True, text=True, check=True,
-    ).stdout
-    for ref in listing.split("\n"):
-        if ref.endswith(" 1.4.1") or ref.endswith(" <none>"):
-            subprocess.run(["docker", "rmi", ref.split()[0]], capture_output=True, check=False)
+    # 1.4.1 runs nowhere: make sure the engine does not have it, then roll core back to it
+    run(["docker", "pull", "-q", "localhost:5000/aegee/core:1.4.1"], env=ansible_env(
+        DOCKER_CONFIG=os.path.join(TESTBED_ROOT, "ci-docker")))
+    image_id = run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", "localhost:5000/aegee/core:1.4.1"]
+    ).stdout.strip()
+    run(["docker", "rmi", "-f", image_id])
+    assert run(["docker", "image", "inspect", image_id], check=False).returncode != 0
     playbook("rollback.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.1")
     assert versions("staging-1")["core"] == "1.4.1"
+    assert containers("myaegee-staging")["core"]["Status"].endswith("(healthy)")
