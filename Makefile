@@ -10,13 +10,13 @@ VERSION ?=
 LATEST ?= yes
 
 .PHONY: help install testbed-up testbed-down testbed-publish testbed-check-clean \
-        demo test unit integration molecule lint sanity build clean
+        demo test unit integration molecule lint sanity bench build clean
 
 help:
 	@echo "make demo          bring the testbed up, deploy staging, promote to production"
 	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
 	@echo "make testbed-up | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
-	@echo "make unit | integration | molecule | lint | sanity | build"
+	@echo "make unit | integration | molecule | lint | sanity | bench | build"
 
 install:
 	@testbed/install.sh
@@ -63,6 +63,9 @@ lint: install
 
 sanity: install
 	tests/sanity.sh
+
+bench: testbed-up
+	python benchmarks/deploy_speed.py $(or $(ROUNDS),5)
 
 build: install
 	ansible-galaxy collection build --force --output-path build/
