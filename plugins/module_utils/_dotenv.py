@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would accept a trailing newline
 _LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
 
@@ -24,18 +24,45 @@ class DotenvError(ValueError):
     pass
 
 
+def _closing_quote(value):
+    """Index of the quote that closes the one ``value`` starts with (``\\`` escapes in double quotes), or -1."""
+    quote, pos = value[0], 1
+    while pos < len(value):
+        if quote == '"' and value[pos] == "\\":
+            pos += 2
+            continue
+        if value[pos] == quote:
+            return pos
+        pos += 1
+    return -1
+
+
 def _unquote(raw):
     value = raw.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in ("'", '"'):
-        return value[1:-1]
+    if value[:1] in ("'", '"'):
+        end = _closing_quote(value)
+        rest = value[end + 1:] if end > 0 else None
+        # a quoted value, alone or followed by an inline comment
+        if rest is not None and (not rest or re.match(r"\s+#", rest)):
+            inner = value[1:end]
+            # double quotes: undo the escapes _render writes
+            return inner if value[0] == "'" else re.sub(r'\\(["\\])', r"\1", inner)
+        if len(value) >= 2 and value[0] == value[-1]:
+            return value[1:-1]
     # an unquoted value ends at an inline comment
     return re.split(r"\s+#", value, maxsplit=1)[0]
+
+
+def _lines(text, keepends=False):
+    """Lines split on ``\\n`` only, as Compose reads a .env file (str.splitlines also breaks on \\x85, \\u2028...)."""
+    lines = re.findall(r"[^\n]*\n|[^\n]+", text)
+    return lines if keepends else [line.rstrip("\n") for line in lines]
 
 
 def parse(text):
     """The ``KEY -> value`` mapping of a ``.env`` text (last one wins, as in Compose)."""
     values = {}
-    for line in text.splitlines():
+    for line in _lines(text):
         m = _LINE_RE.match(line)
         if m and not line.lstrip().startswith("#"):
             values[m.group(1)] = _unquote(m.group(2))
@@ -63,7 +90,7 @@ def apply(text, settings):
     """Return ``text`` with every ``KEY=value`` of ``settings`` set."""
     for key, value in settings.items():
         check_value(key, value)
-    lines = text.splitlines(True)
+    lines = _lines(text, keepends=True)
     done = set()
     out = []
     for line in lines:
