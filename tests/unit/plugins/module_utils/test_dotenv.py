@@ -1,0 +1,230 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``.env`` parsing and in-place edits: every byte the tool does not own is kept."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _dotenv
+from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError, apply, parse
+
+SAMPLE = (
+    "# AEGEE platform settings\n"
+    "\n"
+    "ENABLED_SERVICES=core:events\n"
+    "export MYAEGEE_ENV=staging   # the environment\n"
+    "  BASE_URL = 'my.aegee.eu'\n"
+    'SUBDOMAIN_FRONTEND="app."\n'
+    "# CORE_VERSION=0.0.1 (commented out)\n"
+    "some unknown syntax line\n"
+    "PORT_PREFIX=80\n"
+)
+
+
+# ---------------------------------------------------------------------- parse
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value"),
+    [
+        ("A=b", "A", "b"),
+        ("A=", "A", ""),
+        ("A=''", "A", ""),
+        ('A=""', "A", ""),
+        ("A='a b # not a comment'", "A", "a b # not a comment"),
+        ('A="a b # not a comment"', "A", "a b # not a comment"),
+        ("A=a b", "A", "a b"),
+        ("A=value # comment", "A", "value"),
+        ("A=value#no-space-is-not-a-comment", "A", "value#no-space-is-not-a-comment"),
+        ("A='quoted' # comment", "A", "quoted"),
+        ('A="quoted" # comment', "A", "quoted"),
+        ("export A=b", "A", "b"),
+        ("  export   A  =  b  ", "A", "b"),
+        ("_A1=x", "_A1", "x"),
+        ("A=x=y", "A", "x=y"),
+        ("A='$NOT_EXPANDED'", "A", "$NOT_EXPANDED"),
+        ('A="it\'s"', "A", "it's"),
+        ("A=b\r", "A", "b"),
+    ],
+)
+def test_parse_one_line(line, key, value):
+    assert parse(line + "\n") == {key: value}
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["# A=b", "   # A=b", "1A=b", "A-B=c", "just words", "", "=value", "export=", "A"],
+)
+def test_parse_ignores_what_is_not_a_setting(line):
+    assert parse(line + "\n") == ({"export": ""} if line == "export=" else {})
+
+
+def test_parse_sample_and_last_one_wins():
+    values = parse(SAMPLE + "PORT_PREFIX=81\n")
+    assert values == {
+        "ENABLED_SERVICES": "core:events",
+        "MYAEGEE_ENV": "staging",
+        "BASE_URL": "my.aegee.eu",
+        "SUBDOMAIN_FRONTEND": "app.",
+        "PORT_PREFIX": "81",
+    }
+
+
+def test_parse_without_final_newline_and_crlf():
+    assert parse("A=1\r\nB=2") == {"A": "1", "B": "2"}
+
+
+# ---------------------------------------------------------------------- apply
+
+
+def test_apply_rewrites_in_place_and_keeps_every_other_byte():
+    out = apply(SAMPLE, {"PORT_PREFIX": "90", "ENABLED_SERVICES": "core"})
+    assert out == SAMPLE.replace("ENABLED_SERVICES=core:events", "ENABLED_SERVICES=core").replace(
+        "PORT_PREFIX=80", "PORT_PREFIX=90"
+    )
+
+
+def test_apply_leaves_a_line_that_already_has_the_value_byte_for_byte():
+    assert apply(SAMPLE, {"MYAEGEE_ENV": "staging", "BASE_URL": "my.aegee.eu"}) == SAMPLE
+
+
+def test_apply_rewrites_an_export_line_as_a_plain_setting():
+    out = apply(SAMPLE, {"MYAEGEE_ENV": "production"})
+    assert "MYAEGEE_ENV=production\n" in out
+    assert "staging" not in out
+    assert parse(out)["MYAEGEE_ENV"] == "production"
+
+
+def test_apply_appends_missing_keys_in_order():
+    out = apply(SAMPLE, {"CORE_VERSION": "1.5.0", "EVENTS_VERSION": "1.4.2"})
+    assert out == SAMPLE + "CORE_VERSION=1.5.0\nEVENTS_VERSION=1.4.2\n"
+    # the commented-out CORE_VERSION is left alone
+    assert "# CORE_VERSION=0.0.1 (commented out)\n" in out
+
+
+def test_apply_appends_after_a_file_without_final_newline():
+    assert apply("A=1", {"B": "2"}) == "A=1\nB=2\n"
+    assert apply("", {"B": "2"}) == "B=2\n"
+
+
+def test_apply_rewrite_keeps_a_missing_final_newline():
+    assert apply("A=1\nB=2", {"B": "3"}) == "A=1\nB=3"
+
+
+def test_apply_removes_later_duplicates():
+    text = "A=1\nB=x\nA=2\nC=y\nA=3\n"
+    out = apply(text, {"A": "9"})
+    assert out == "A=9\nB=x\nC=y\n"
+    assert parse(out)["A"] == "9"
+
+
+def test_apply_removes_later_duplicates_even_when_first_has_the_value():
+    out = apply("A=9\nA=2\n", {"A": "9"})
+    assert out == "A=9\n"
+    assert parse(out) == {"A": "9"}
+
+
+def test_apply_with_nothing_to_set_returns_the_text():
+    assert apply(SAMPLE, {}) == SAMPLE
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [
+        ("plain", "plain"),
+        ("1.5.0@sha256:" + "a" * 64, "1.5.0@sha256:" + "a" * 64),
+        ("", "''"),
+        ("a b", "'a b'"),
+        ("a#b", "'a#b'"),
+        ("$HOME", "'$HOME'"),
+        ("back`tick`", "'back`tick`'"),
+        ('say "hi"', "'say \"hi\"'"),
+        ("it's", '"it\'s"'),
+        (" lead", "' lead'"),
+        ("tab\there", "'tab\there'"),
+    ],
+)
+def test_apply_quotes_values_that_need_it(value, rendered):
+    out = apply("", {"K": value})
+    assert out == "K=%s\n" % rendered
+    assert parse(out) == {"K": value}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "it's \"quoted\"",
+        "it's a back\\slash",
+    ],
+)
+def test_values_with_both_quote_kinds_round_trip(value):
+    out = apply("", {"K": value})
+    assert parse(out) == {"K": value}
+    assert apply(out, {"K": value}) == out
+
+
+@pytest.mark.parametrize("key", ["1A", "A-B", "A B", "", "A=B", "Ä", "A.B", "export A", None, "A\n", "A\r"])
+def test_apply_refuses_keys_that_are_not_identifiers(key):
+    with pytest.raises(DotenvError, match="not a valid .env key"):
+        apply("A=1\n", {key: "x"})
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\0b", "\n"])
+def test_apply_refuses_line_breaks_and_nul(value):
+    with pytest.raises(DotenvError, match="line break or NUL"):
+        apply("A=1\n", {"A": value})
+
+
+@pytest.mark.parametrize("value", [1, None, 1.5, ["x"]])
+def test_apply_refuses_non_strings(value):
+    with pytest.raises(DotenvError, match="must be a string"):
+        apply("A=1\n", {"A": value})
+
+
+def test_apply_checks_everything_before_changing_anything():
+    with pytest.raises(DotenvError):
+        apply("A=1\n", {"A": "2", "B": "bad\nvalue"})
+
+
+def test_apply_twice_is_apply_once():
+    settings_ = {"PORT_PREFIX": "90", "NEW": "a b", "ENABLED_SERVICES": "core:events:mailer"}
+    once = apply(SAMPLE, settings_)
+    assert apply(once, settings_) == once
+
+
+# ------------------------------------------------------------------ property
+
+KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+VALUES = st.text(
+    alphabet=st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)), max_size=20
+)
+OTHER_LINES = st.one_of(
+    st.builds(lambda k, v: "%s=%s" % (k, v), KEYS, st.from_regex(r"[A-Za-z0-9_.:/@-]{0,12}", fullmatch=True)),
+    st.builds(lambda c: "# " + c, st.from_regex(r"[ -~]{0,20}", fullmatch=True)),
+    st.just(""),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(OTHER_LINES, max_size=8), wanted=st.dictionaries(KEYS, VALUES, max_size=4))
+def test_apply_then_parse_property(lines, wanted):
+    text = "\n".join(lines) + ("\n" if lines else "")
+    before = parse(text)
+    out = apply(text, wanted)
+    after = parse(out)
+    for key, value in wanted.items():
+        assert after[key] == value
+    for key, value in before.items():
+        if key not in wanted:
+            assert after[key] == value
+    assert set(after) == set(before) | set(wanted)
+    assert apply(out, wanted) == out
+
+
+def test_key_regex_is_the_one_parse_uses():
+    assert _dotenv.KEY_RE.match("A_1")
+    assert not _dotenv.KEY_RE.match("1A")
