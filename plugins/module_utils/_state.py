@@ -30,6 +30,8 @@ import time
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError, atomic_write
 
 STATE_VERSION = 1
+# seconds an unreadable lock file counts as held (being written) before it is stale
+UNREADABLE_LOCK_GRACE = 60
 
 
 class StateError(Exception):
@@ -87,7 +89,13 @@ class HostState:
             if not isinstance(lock, dict):
                 raise ValueError
         except ValueError:
-            lock = {"owner": "unknown (unreadable lock file)", "expires_ts": 0}
+            # empty or partial: possibly another run between its O_EXCL create and its write, so it is only
+            # stale once it has been unreadable for a while (not at once, or break_stale would break it)
+            try:
+                since = os.stat(self.lock_path).st_mtime
+            except OSError:
+                since = 0
+            lock = {"owner": "unknown (unreadable lock file)", "expires_ts": since + UNREADABLE_LOCK_GRACE}
         lock["stale"] = float(lock.get("expires_ts", 0)) < time.time()
         return lock
 
