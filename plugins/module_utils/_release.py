@@ -25,7 +25,6 @@ somebody else's.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import time
 import uuid
@@ -39,6 +38,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
     project_files,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError, atomic_write
+from ansible_collections.aegee.deploy.plugins.module_utils._healthcheck import healthcheck
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError, now_iso
 
 ENV_FILE = ".env"
@@ -508,19 +508,9 @@ def previous_version(history, svc, current, bad):
 
 def check_healthcheck(http_get, url, version):
     """None if ``url`` answers 2xx with success true (and data.version == version), else why not."""
-    try:
-        status, body = http_get(url)
-    except Exception as exc:  # noqa: BLE001 - any transport error is a failed check
-        return "no answer (%s)" % exc
-    if not 200 <= status < 300:
-        return "HTTP %s" % status
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "the body is not JSON: %r" % body[:200]
-    if not isinstance(data, dict) or data.get("success") is not True:
-        return "success is not true: %r" % (body[:200],)
-    if version and isinstance(data.get("data"), dict) and "version" in data["data"]:
-        if data["data"]["version"] != version:
-            return "it runs version %s, not %s" % (data["data"]["version"], version)
+    info = healthcheck(lambda u, _timeout: http_get(u), url, 5)
+    if info["error"]:
+        return info["error"]
+    if version and info["version"] is not None and info["version"] != version:
+        return "it runs version %s, not %s" % (info["version"], version)
     return None

@@ -28,6 +28,7 @@ import os
 import re
 import threading
 
+from ansible_collections.aegee.deploy.plugins.module_utils._healthcheck import healthcheck
 from ansible_collections.aegee.deploy.plugins.module_utils import _compose, _dotenv, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import Compose, ComposeCliError, project_files
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError
@@ -163,35 +164,6 @@ def inspect(run, kind, ids, cwd=None):
         if isinstance(obj, dict) and obj.get("Id"):
             found[obj["Id"]] = obj
     return found, problem
-
-
-def healthcheck(http_get, url, timeout):
-    """What ``GET url`` says: status, success, version, error. The body is parsed as JSON whatever its type."""
-    info = {"url": url, "status": None, "success": None, "version": None, "error": None}
-    try:
-        status, body = http_get(url, timeout)
-    except Exception as exc:  # noqa: BLE001 - any transport error means: no answer
-        info["error"] = "no answer (%s)" % exc
-        return info
-    info["status"] = status
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        data = json.loads(body)
-    except (ValueError, TypeError):
-        data = None
-    if not isinstance(data, dict):
-        info["error"] = "HTTP %s, the body is not a JSON object: %r" % (status, (body or "")[:120])
-        return info
-    info["success"] = data.get("success")
-    payload = data.get("data")
-    if isinstance(payload, dict) and payload.get("version") is not None:
-        info["version"] = str(payload["version"])
-    if not 200 <= int(status or 0) < 300:
-        info["error"] = "HTTP %s" % status
-    elif data.get("success") is not True:
-        info["error"] = "success is not true"
-    return info
 
 
 def _healthchecks(http_get, urls, timeout):
