@@ -149,10 +149,17 @@ def update(root, branch, render_managed, run, check_mode=False):
         )
     result["behind"] = behind
     if behind and not check_mode:
+        saved = {}
+        for path in ours:
+            with open(os.path.join(root, path), encoding="utf-8") as handle:
+                saved[path] = handle.read()
         if ours:
             git("checkout", "--", *ours)
         rc, out, err = git("merge", "--ff-only", "--quiet", "refs/remotes/origin/%s" % branch, check=False)
         if rc != 0:
+            for path, text in saved.items():  # nothing was pulled: put the tool's own edits back
+                with open(os.path.join(root, path), "w", encoding="utf-8") as handle:
+                    handle.write(text)
             raise RepoError(
                 "cannot fast-forward %s to origin/%s: %s. The tool's own edits are re-applied; resolve this on "
                 "the host (for example an untracked file in the way) and deploy again"
