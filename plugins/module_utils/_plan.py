@@ -47,6 +47,9 @@ def parse_services(value):
     if value is None:
         return []
     if isinstance(value, str):
+        if value and not value.strip():
+            # not "every service": a blank -e service=" " is a mistake, not a request to deploy everything
+            raise PlanError("services=%r is blank: name the services, or leave it empty for every service" % value)
         items = [s.strip() for s in value.split(",")]
         if value.strip() and any(not s for s in items):
             raise PlanError("services=%r has an empty name: separate service names with single commas" % value)
