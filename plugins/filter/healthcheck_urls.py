@@ -13,7 +13,9 @@ def healthcheck_urls(ports, address="127.0.0.1", path="/healthcheck", scheme="ht
         return {}
     if not isinstance(ports, dict):
         raise AnsibleFilterError("healthcheck_urls expects a mapping of service to port, got %s" % type(ports).__name__)
-    host = "[%s]" % address if ":" in str(address) else str(address)
+    host = str(address)
+    if ":" in host and not host.startswith("["):  # IPv6, unless already bracketed
+        host = "[%s]" % host
     urls = {}
     for service, port in ports.items():
         try:
