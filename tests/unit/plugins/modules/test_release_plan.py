@@ -1,0 +1,174 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Drive release_plan's main(): input errors before any registry call, a plan against a real HTTP registry."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.aegee.deploy.plugins.modules import release_plan
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import FakeRegistry
+
+PASSWORD = "Plan-Secret-4b3a2c"
+_WARNINGS = []
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def patched_exits(monkeypatch):
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        raise ExitJson(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs["msg"] = msg
+        kwargs["failed"] = True
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+    _WARNINGS.clear()
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning, **kw: _WARNINGS.append(warning))
+
+
+def run_module(args, expect="exit"):
+    with patch_module_args(args):
+        with pytest.raises(ExitJson if expect == "exit" else FailJson) as exc:
+            release_plan.main()
+    return exc.value.args[0]
+
+
+@pytest.fixture(scope="module")
+def dead_address():
+    """127.0.0.1:PORT where nothing listens: any registry call would fail with a connection error."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return "http://127.0.0.1:%d" % port
+
+
+CATALOGUE = {"core": {"image": "aegee/core"}, "events": {"image": "aegee/events"}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"services": "core; touch /tmp/pwned"}, "'core; touch /tmp/pwned' is not a service name"),
+        ({"services": "$(id)"}, "'$(id)' is not a service name"),
+        ({"services": ["../../etc/passwd"]}, "is not a service name"),
+        ({"services": "core,,events"}, "has an empty name"),
+        ({"services": 5}, "comma separated string or a list"),
+        ({"services": "core", "version": "v1.5.0"}, "'v' prefix"),
+        ({"services": "core", "version": "1.4.2; touch /tmp/pwned"}, "is not a semantic version"),
+        ({"services": "core,events", "version": "1.5.0"}, "needs exactly one service"),
+        ({"version": "1.5.0"}, "needs exactly one service"),
+        ({"services": "mailer"}, "unknown service 'mailer': the catalogue (aegee_services) has core, events"),
+        ({"services": "core", "version": "1.5.0", "promote_from": "staging", "source_state": {}},
+         "core 1.5.0 has not been verified on staging (verified there: none)"),
+        ({"promote_from": "staging"}, "nothing has been verified on staging yet"),
+    ],
+)
+def test_input_errors_fail_before_any_registry_call(dead_address, extra, message):
+    args = {"catalogue": CATALOGUE, "registry": dead_address, "username": "deployer", "password": PASSWORD}
+    args.update(extra)
+    result = run_module(args, expect="fail")
+    assert message in result["msg"]
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_the_dead_address_really_fails(dead_address):
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "registry": dead_address, "retries": 0,
+                         "timeout": 2, "username": "deployer", "password": PASSWORD}, expect="fail")
+    assert PASSWORD not in json.dumps(result)
+    assert "core" not in result.get("targets", {})
+
+
+def test_missing_catalogue_is_refused():
+    result = run_module({"services": "core"}, expect="fail")
+    assert "catalogue" in result["msg"]
+
+
+@pytest.fixture(scope="module")
+def registry():
+    reg = FakeRegistry(auth="basic", users={"deployer": PASSWORD}).start()
+    reg.digests = {}
+    for repo in ("aegee/core", "aegee/events"):
+        for tag in ("1.4.1", "1.4.2", "1.5.0"):
+            reg.digests[(repo, tag)] = reg.add(repo, tag)
+        reg.alias(repo, "latest", "1.5.0")
+    yield reg
+    reg.stop()
+
+
+def test_routine_plan_against_the_registry(registry):
+    result = run_module({"catalogue": CATALOGUE, "registry": registry.url, "username": "deployer",
+                         "password": PASSWORD})
+    assert result["changed"] is False
+    assert result["explicit"] is False
+    assert result["services"] == ["core", "events"]
+    assert result["targets"] == {
+        svc: {"version": "1.5.0", "digest": registry.digests[("aegee/%s" % svc, "1.5.0")],
+              "source": "latest in the registry"}
+        for svc in ("core", "events")
+    }
+    assert PASSWORD not in json.dumps(result)
+    assert "password" not in result
+
+
+def test_explicit_version_plan(registry):
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.4.1", "registry": registry.url,
+                         "username": "deployer", "password": PASSWORD})
+    assert result["explicit"] is True and result["services"] == ["core"]
+    assert result["targets"]["core"]["digest"] == registry.digests[("aegee/core", "1.4.1")]
+
+
+def test_missing_version_names_the_nearest(registry):
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.4.3", "registry": registry.url,
+                         "username": "deployer", "password": PASSWORD}, expect="fail")
+    assert "does not exist; nearest existing versions:" in result["msg"] and "1.4.2" in result["msg"]
+
+
+def test_wrong_password_is_a_clean_failure_without_the_password(registry):
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "registry": registry.url, "retries": 0,
+                         "username": "deployer", "password": PASSWORD + "-wrong"}, expect="fail")
+    assert "401" in result["msg"] or "credentials" in result["msg"] or "auth" in result["msg"].lower()
+    assert PASSWORD not in json.dumps(result)
+
+
+def staging_state():
+    return {"current": {"core": {"version": "1.4.2"}},
+            "verified": {"core": {"1.4.2": {"digest": "sha256:" + "2" * 64}}}}
+
+
+def test_forced_promotion_warns(registry):
+    state = staging_state()
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.5.0", "promote_from": "staging",
+                         "source_state": state, "force": True, "registry": registry.url, "username": "deployer",
+                         "password": PASSWORD})
+    assert result["targets"]["core"]["source"] == "forced, not verified on staging"
+    assert _WARNINGS == ["core 1.5.0 is not verified on staging; deploying it because force is set"]
+
+
+def test_promotion_needs_no_registry(dead_address):
+    state = staging_state()
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "promote_from": "staging",
+                         "source_state": state, "registry": dead_address})
+    assert result["targets"] == {"core": {"version": "1.4.2", "digest": "sha256:" + "2" * 64,
+                                          "source": "verified on staging"}}
+    assert result["explicit"] is False
