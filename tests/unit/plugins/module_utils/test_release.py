@@ -1,0 +1,367 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The release transaction's pure parts, and Release's input checks and rollback planning with a fake ``run``."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _release
+from ansible_collections.aegee.deploy.plugins.module_utils._release import (
+    Release,
+    ReleaseError,
+    check_healthcheck,
+    previous_version,
+    render,
+)
+from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, empty_state
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "compose", "core-docker-compose.yml")
+DIGEST = "sha256:" + "c" * 64
+
+
+def compose_text():
+    with open(FIXTURE) as handle:
+        return handle.read()
+
+
+# -------------------------------------------------------------------- render
+
+
+def test_render_env_applies_the_managed_values():
+    text = "ENABLED_SERVICES=core\nMYAEGEE_ENV=staging\n"
+    managed = {"env": {"MYAEGEE_ENV": "production", "NEW": "x y"}, "pins": {}}
+    assert render(".env", text, managed) == "ENABLED_SERVICES=core\nMYAEGEE_ENV=production\nNEW='x y'\n"
+
+
+@pytest.mark.parametrize("managed", [{}, {"env": {}}, {"env": None, "pins": None}])
+def test_render_without_edits_is_the_text(managed):
+    assert render(".env", "A=1\n", managed) == "A=1\n"
+    assert render("core/docker/docker-compose.yml", "services: {}\n", managed) == "services: {}\n"
+
+
+def test_render_none_is_none():
+    assert render(".env", None, {"env": {"A": "1"}}) is None
+
+
+def test_render_pins_only_the_services_of_that_file():
+    text = compose_text()
+    managed = {"env": {"A": "1"}, "pins": {
+        "core": {"file": "core/docker/docker-compose.yml", "value": "localhost:5000/aegee/core:1.5.0@" + DIGEST},
+        "events": {"file": "events/docker/docker-compose.yml", "value": "aegee/events:1.4.2"},
+    }}
+    out = render("core/docker/docker-compose.yml", text, managed)
+    assert out == text.replace("localhost:5000/aegee/core:latest", "localhost:5000/aegee/core:1.5.0@" + DIGEST)
+    assert render("events/docker/docker-compose.yml", "services:\n  events:\n    image: aegee/events:1.0.0\n",
+                  managed) == "services:\n  events:\n    image: aegee/events:1.4.2\n"
+    assert render("other.yml", text, managed) == text
+
+
+def test_render_is_stable():
+    managed = {"pins": {"core": {"file": "c.yml", "value": "localhost:5000/aegee/core:1.5.0@" + DIGEST}}}
+    once = render("c.yml", compose_text(), managed)
+    assert render("c.yml", once, managed) == once
+
+
+@pytest.mark.parametrize(("version", "digest", "value"), [("1.5.0", None, "1.5.0"), ("1.5.0", DIGEST,
+                                                                                       "1.5.0@" + DIGEST)])
+def test_image_value(version, digest, value):
+    assert _release.image_value(version, digest) == value
+
+
+# ----------------------------------------------------------- previous_version
+
+
+def entry(result, **services):
+    return {"result": result, "services": {s: {"to": v} for s, v in services.items()}}
+
+
+HISTORY = [
+    entry("success", core="1.4.1", events="1.4.1"),
+    entry("success", core="1.4.2"),
+    entry("unchanged", core="1.4.2"),
+    entry("failed-restored", core="1.6.0"),
+    entry("failed-restore-failed", core="1.6.1"),
+    entry("success", core="1.5.0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("history", "svc", "current", "bad", "expected"),
+    [
+        (HISTORY, "core", "1.5.0", {}, "1.4.2"),
+        (HISTORY, "core", "1.5.0", {"1.4.2": {}}, "1.4.1"),
+        (HISTORY, "core", "1.5.0", {"1.4.2": {}, "1.4.1": {}}, None),
+        (HISTORY, "events", "1.4.1", {}, None),
+        (HISTORY, "events", None, {}, "1.4.1"),
+        (HISTORY, "mailer", None, {}, None),
+        ([], "core", "1.5.0", {}, None),
+        # a rollback to 1.4.1 then 1.5.1: previous of 1.5.1 is 1.4.1, the version it replaced
+        ([entry("success", core="1.4.1"), entry("success", core="1.5.0"), entry("success", core="1.4.1"),
+          entry("success", core="1.5.1")], "core", "1.5.1", {}, "1.4.1"),
+        # failed releases never count
+        ([entry("success", core="1.4.1"), entry("failed-restored", core="1.5.0")], "core", "1.4.1", {}, None),
+        # entries without services or versions are ignored
+        ([{"result": "success"}, {"result": "success", "services": {"core": {}}}, entry("success", core="1.0.0")],
+         "core", "2.0.0", {}, "1.0.0"),
+    ],
+)
+def test_previous_version(history, svc, current, bad, expected):
+    assert previous_version(history, svc, current, bad) == expected
+
+
+# ---------------------------------------------------------- check_healthcheck
+
+
+def answer(status, body):
+    return lambda url: (status, body)
+
+
+def test_healthcheck_ok():
+    body = json.dumps({"success": True, "data": {"version": "1.5.0"}})
+    assert check_healthcheck(answer(200, body), "http://x/healthcheck", "1.5.0") is None
+    assert check_healthcheck(answer(204, body), "http://x/healthcheck", None) is None
+    # JSON served as text/plain or as bytes works just the same: only the body counts
+    assert check_healthcheck(answer(200, body.encode()), "http://x/healthcheck", "1.5.0") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [json.dumps({"success": True}), json.dumps({"success": True, "data": "text"}),
+     json.dumps({"success": True, "data": {"name": "core"}})],
+)
+def test_healthcheck_without_a_version_is_not_compared(body):
+    assert check_healthcheck(answer(200, body), "u", "1.5.0") is None
+
+
+@pytest.mark.parametrize(
+    ("http_get", "reason"),
+    [
+        (answer(200, "OK"), "HTTP 200, the body is not a JSON object: 'OK'"),
+        (answer(200, "<html>" + "x" * 500), "HTTP 200, the body is not a JSON object: '<html>" + "x" * 114 + "'"),
+        (answer(200, b"\xff\xfe"), "HTTP 200, the body is not a JSON object: '\ufffd\ufffd'"),
+        (answer(200, json.dumps([1])), "HTTP 200, the body is not a JSON object: '[1]'"),
+        (answer(200, json.dumps({"success": False})), "success is not true"),
+        (answer(200, json.dumps({"success": "true"})), "success is not true"),
+        (answer(200, json.dumps({"data": {"version": "1.5.0"}})), "success is not true"),
+        (answer(200, json.dumps({"success": True, "data": {"version": "1.4.2"}})), "it runs version 1.4.2, not 1.5.0"),
+        (answer(200, json.dumps({"success": True, "data": {"version": 2}})), "it runs version 2, not 1.5.0"),
+        (answer(500, json.dumps({"success": False})), "HTTP 500"),
+        (answer(500, json.dumps({"success": True, "data": {"version": "1.5.0"}})), "HTTP 500"),
+        (answer(500, "boom"), "HTTP 500, the body is not a JSON object: 'boom'"),
+        (answer(301, ""), "HTTP 301, the body is not a JSON object: ''"),
+        (answer(404, json.dumps({"success": True})), "HTTP 404"),
+    ],
+)
+def test_healthcheck_failures(http_get, reason):
+    assert check_healthcheck(http_get, "u", "1.5.0") == reason
+
+
+def test_healthcheck_transport_error():
+    def refused(url):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    assert check_healthcheck(refused, "u", "1.5.0") == "no answer ([Errno 111] Connection refused)"
+
+
+# ------------------------------------------------------------ Release (unit)
+
+
+class FakeRun:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, argv, cwd=None, data=None):
+        self.calls.append(list(argv))
+        return 0, "", ""
+
+
+def make_release(tmp_path, **params):
+    base = {"root": str(tmp_path / "deploy"), "repo_url": "/nowhere.git", "branch": "stable", "targets": {}}
+    base.update(params)
+    run = FakeRun()
+    release = Release(base, run, http_get=None)
+    release.fake_run = run
+    return release
+
+
+def bad_state(svc="core", version="1.5.0"):
+    state = empty_state()
+    state["current"][svc] = {"version": "1.4.2"}
+    state["bad"][svc] = {version: {"time": "2024-05-01T10:00:00Z", "by": "alice", "reason": "500 on login"}}
+    return state
+
+
+REASON = "rolled back 2024-05-01T10:00:00Z by alice: 500 on login"
+
+
+def test_bad_version_without_hold_or_force_is_refused_with_the_reason(tmp_path):
+    rel = make_release(tmp_path, targets={"core": {"version": "1.5.0"}})
+    with pytest.raises(ReleaseError) as exc:
+        rel._check_inputs(bad_state())
+    assert str(exc.value) == ("core 1.5.0 is marked bad on this host (%s); deploy a newer version, or force it with "
+                              "-e force=true" % REASON)
+
+
+def test_hold_bad_drops_the_target_and_warns(tmp_path):
+    rel = make_release(tmp_path, hold_bad=True, targets={"core": {"version": "1.5.0"}, "events": {"version": "1.5.0"}})
+    rel._check_inputs(bad_state())
+    assert rel.p["targets"] == {"events": {"version": "1.5.0"}}
+    assert rel.result["held"] == {"core": {"version": "1.5.0", "reason": REASON, "keeps": "1.4.2"}}
+    assert rel.result["warnings"] == [
+        "core is held at 1.4.2: 1.5.0 is marked bad on this host (%s); a newer version releases the hold" % REASON
+    ]
+
+
+def test_hold_bad_for_a_service_that_runs_nothing_yet(tmp_path):
+    state = bad_state()
+    state["current"] = {}
+    rel = make_release(tmp_path, hold_bad=True, targets={"core": {"version": "1.5.0"}})
+    rel._check_inputs(state)
+    assert rel.p["targets"] == {} and rel.result["held"]["core"]["keeps"] is None
+    assert "held at its current version" in rel.result["warnings"][0]
+
+
+def test_force_deploys_a_bad_version_with_a_warning(tmp_path):
+    rel = make_release(tmp_path, force=True, hold_bad=True, targets={"core": {"version": "1.5.0"}})
+    rel._check_inputs(bad_state())
+    assert rel.p["targets"] == {"core": {"version": "1.5.0"}}
+    assert rel.result["held"] == {}
+    assert rel.result["warnings"] == [
+        "core 1.5.0 is marked bad (%s); deploying it anyway because force is set" % REASON
+    ]
+
+
+def test_a_newer_version_than_the_bad_one_passes(tmp_path):
+    rel = make_release(tmp_path, targets={"core": {"version": "1.5.1"}})
+    rel._check_inputs(bad_state())
+    assert rel.p["targets"] == {"core": {"version": "1.5.1"}} and rel.result["warnings"] == []
+
+
+@pytest.mark.parametrize("version", ["latest", "v1.5.0", "1.5", "previous"])
+def test_targets_must_be_versions(tmp_path, version):
+    rel = make_release(tmp_path, targets={"core": {"version": version}})
+    with pytest.raises(ReleaseError, match="core: %r is not a semantic version" % version):
+        rel._check_inputs(empty_state())
+
+
+# ---------------------------------------------------------- rollback planning
+
+
+def rollback_release(tmp_path, history, **params):
+    rel = make_release(tmp_path, action="rollback", **params)
+    for item in history:
+        rel.state.append_history(item)
+    return rel
+
+
+def rollback_state():
+    state = empty_state()
+    state["current"]["core"] = {"version": "1.5.0", "digest": "sha256:" + "5" * 64}
+    state["verified"]["core"] = {"1.4.2": {"digest": "sha256:" + "2" * 64}, "1.4.1": {"digest": "sha256:" + "1" * 64}}
+    return state
+
+
+HISTORY_ROLLBACK = [entry("success", core="1.4.1"), entry("success", core="1.4.2"), entry("success", core="1.5.0")]
+
+
+def test_rollback_to_previous_resolves_from_the_history_and_marks_the_version_left(tmp_path):
+    rel = rollback_release(tmp_path, HISTORY_ROLLBACK, targets={"core": {"version": "previous"}})
+    rel._check_inputs(rollback_state())
+    assert rel.p["targets"] == {"core": {"version": "1.4.2", "digest": "sha256:" + "2" * 64}}
+    assert rel.p["mark_bad"] == {"core": "1.5.0"}
+
+
+def test_rollback_skips_bad_versions(tmp_path):
+    state = rollback_state()
+    state["bad"]["core"] = {"1.4.2": {"time": "t", "by": "b", "reason": "r"}}
+    rel = rollback_release(tmp_path, HISTORY_ROLLBACK, targets={"core": {"version": "previous"}})
+    rel._check_inputs(state)
+    assert rel.p["targets"]["core"] == {"version": "1.4.1", "digest": "sha256:" + "1" * 64}
+
+
+def test_rollback_to_a_named_version_keeps_its_digest_and_an_explicit_mark(tmp_path):
+    rel = rollback_release(tmp_path, [], targets={"core": {"version": "1.4.1", "digest": "sha256:" + "f" * 64}},
+                           mark_bad={"core": "1.4.9"})
+    rel._check_inputs(rollback_state())
+    assert rel.p["targets"]["core"]["digest"] == "sha256:" + "f" * 64
+    assert rel.p["mark_bad"] == {"core": "1.4.9"}
+
+
+def test_rollback_to_an_unverified_version_has_no_digest(tmp_path):
+    rel = rollback_release(tmp_path, [], targets={"core": {"version": "1.3.0"}})
+    rel._check_inputs(rollback_state())
+    assert rel.p["targets"]["core"] == {"version": "1.3.0", "digest": None}
+    assert rel.p["mark_bad"] == {"core": "1.5.0"}
+
+
+def test_rollback_to_the_current_version_marks_nothing(tmp_path):
+    rel = rollback_release(tmp_path, [], targets={"core": {"version": "1.5.0"}})
+    rel._check_inputs(rollback_state())
+    assert rel.p["mark_bad"] == {}
+
+
+def test_rollback_without_an_earlier_release_names_the_fix(tmp_path):
+    rel = rollback_release(tmp_path, [entry("success", core="1.5.0")], targets={"core": {"version": "previous"}})
+    with pytest.raises(ReleaseError) as exc:
+        rel._check_inputs(rollback_state())
+    assert str(exc.value) == ("core: the history of this host has no earlier good release than 1.5.0 to roll back "
+                              "to; name the version with -e version=X.Y.Z")
+
+
+def test_whole_release_rollback_skips_services_without_an_earlier_release(tmp_path):
+    state = rollback_state()
+    state["current"]["events"] = {"version": "1.4.1"}
+    rel = rollback_release(tmp_path, HISTORY_ROLLBACK + [entry("success", events="1.4.1")], whole_release=True,
+                           targets={"core": {"version": "previous"}, "events": {"version": "previous"}})
+    rel._check_inputs(state)
+    assert sorted(rel.p["targets"]) == ["core"]
+    assert rel.p["mark_bad"] == {"core": "1.5.0"}
+
+
+def test_whole_release_rollback_with_nothing_to_roll_back(tmp_path):
+    rel = rollback_release(tmp_path, [], whole_release=True, targets={"core": {"version": "previous"}})
+    with pytest.raises(ReleaseError, match="nothing to roll back"):
+        rel._check_inputs(rollback_state())
+
+
+def test_rollback_reads_a_history_with_corrupt_lines(tmp_path):
+    rel = rollback_release(tmp_path, HISTORY_ROLLBACK, targets={"core": {"version": "previous"}})
+    with open(rel.state.history_path, "ab") as handle:
+        handle.write(b'{"result": "succ')
+    rel._check_inputs(rollback_state())
+    assert rel.p["targets"]["core"]["version"] == "1.4.2"
+    assert any("corrupt or truncated" in w for w in rel.result["warnings"])
+
+
+def test_rollback_previous_that_is_marked_bad_is_not_chosen_twice(tmp_path):
+    # 1.4.2 bad and 1.4.1 the only other: previous gives 1.4.1, _check_inputs accepts it
+    state = rollback_state()
+    state["bad"]["core"] = {"1.4.2": {}}
+    rel = rollback_release(tmp_path, HISTORY_ROLLBACK, targets={"core": {"version": "previous"}})
+    rel._check_inputs(copy.deepcopy(state))
+    assert rel.p["targets"]["core"]["version"] == "1.4.1"
+
+
+# ------------------------------------------------------------- check mode
+
+
+def test_check_mode_on_a_missing_checkout_runs_nothing(tmp_path):
+    params = {"root": str(tmp_path / "deploy"), "repo_url": "/origin.git", "branch": "stable", "targets": {}}
+    run = FakeRun()
+    result = Release(params, run, http_get=None, check_mode=True).execute()
+    assert result["changed"] is True and result["msg"] == "would clone /origin.git into %s" % params["root"]
+    assert run.calls == [] and not os.path.exists(params["root"])
+
+
+def test_state_dir_is_under_the_root(tmp_path):
+    rel = make_release(tmp_path, root=str(tmp_path / "deploy") + "/")
+    assert rel.root == str(tmp_path / "deploy")
+    assert rel.state.dir == os.path.join(rel.root, ".aegee")
+    assert isinstance(rel.state, HostState)
+    assert make_release(tmp_path, state_dir="state").state.dir == os.path.join(str(tmp_path / "deploy"), "state")
