@@ -96,7 +96,11 @@ class HostState:
             except OSError:
                 since = 0
             lock = {"owner": "unknown (unreadable lock file)", "expires_ts": since + UNREADABLE_LOCK_GRACE}
-        lock["stale"] = float(lock.get("expires_ts", 0)) < time.time()
+        try:
+            expires = float(lock.get("expires_ts", 0))
+        except (TypeError, ValueError):
+            expires = 0.0  # an expiry nobody can read has passed
+        lock["stale"] = expires < time.time()
         return lock
 
     @staticmethod
@@ -253,9 +257,15 @@ class HostState:
             )
             return empty_state()
         base = empty_state()
-        base.update(data)
-        base["managed"].setdefault("env", {})
-        base["managed"].setdefault("pins", {})
+        for key, value in data.items():
+            if key in base and isinstance(base[key], dict) and not isinstance(value, dict):
+                self.warnings.append("release state %s: %r is not a mapping (%r); starting it empty"
+                                     % (self.state_path, key, value))
+                continue
+            base[key] = value
+        for key in ("env", "pins"):
+            if not isinstance(base["managed"].get(key), dict):
+                base["managed"][key] = {}
         return base
 
     def write_state(self, state):
