@@ -153,6 +153,13 @@ def test_a_lock_being_written_is_not_broken_as_stale(hs):
     assert os.path.exists(hs.lock_path) and hs.warnings == []
 
 
+def test_lock_with_an_unreadable_expiry_is_stale(hs):
+    write_stale_lock(hs, expires_ts="soon")
+    assert hs.read_lock()["stale"] is True
+    with pytest.raises(LockHeld, match="break_lock=true"):
+        hs.acquire(dict(INFO, id="run-2"), ttl=60)
+
+
 def test_release_with_our_token_removes_it(hs):
     hs.acquire(INFO, ttl=60)
     assert hs.release("run-1") is True
@@ -321,6 +328,26 @@ def test_corrupt_state_reads_as_empty_with_a_warning(hs, content):
     assert hs.read_state() == empty_state()
     assert len(hs.warnings) == 1
     assert "unreadable" in hs.warnings[0] and hs.state_path in hs.warnings[0] and "history is kept" in hs.warnings[0]
+
+
+@pytest.mark.parametrize("key", ["managed", "current", "verified", "bad"])
+@pytest.mark.parametrize("value", [None, [], "x"])
+def test_state_with_a_key_of_the_wrong_shape(hs, key, value):
+    hs.ensure_dir()
+    with open(hs.state_path, "w") as handle:
+        json.dump({"format": 1, key: value, "current": {"core": {"version": "1.4.2"}}} if key != "current"
+                  else {"format": 1, key: value}, handle)
+    state = hs.read_state()
+    assert state[key] == empty_state()[key]
+    assert state["managed"] == {"env": {}, "pins": {}}
+    assert len(hs.warnings) == 1 and repr(key) in hs.warnings[0]
+
+
+def test_state_with_managed_parts_of_the_wrong_shape(hs):
+    hs.ensure_dir()
+    with open(hs.state_path, "w") as handle:
+        json.dump({"managed": {"env": None, "pins": {"core": {"file": "f", "value": "v"}}}}, handle)
+    assert hs.read_state()["managed"] == {"env": {}, "pins": {"core": {"file": "f", "value": "v"}}}
 
 
 def test_write_state_is_atomic(hs, monkeypatch):
