@@ -106,11 +106,12 @@ targets:
   sample:
     core: {version: 1.5.1, digest: "sha256:3b1c...", source: latest in the registry}
 explicit:
-  description: Whether an explicit version was asked for (hosts then refuse a bad version instead of holding it).
+  description:
+    - Whether an exact version (not V(latest)) was asked for; hosts then refuse a bad version instead of holding it.
   returned: success
   type: bool
 services:
-  description: The services of the plan, in order.
+  description: The services of the plan, sorted by name.
   returned: success
   type: list
   elements: str
@@ -160,7 +161,8 @@ def main():
         module.fail_json(msg=str(exc))
     for message in planner.messages:
         module.warn(message)
-    module.exit_json(changed=False, targets=targets, explicit=bool(version), services=sorted(targets))
+    module.exit_json(changed=False, targets=targets, explicit=version not in (None, "", "latest"),
+                     services=sorted(targets))
 
 
 if __name__ == "__main__":
