@@ -47,7 +47,8 @@ test: install
 	$(MAKE) --no-print-directory lint || rc=1; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory testbed-up && \
-	  { $(MAKE) --no-print-directory integration || rc=1; } || rc=1; \
+	  { $(MAKE) --no-print-directory integration || rc=1; \
+	    $(MAKE) --no-print-directory molecule || rc=1; } || rc=1; \
 	$(MAKE) --no-print-directory testbed-down || rc=1; \
 	$(MAKE) --no-print-directory testbed-check-clean || rc=1; \
 	exit $$rc
@@ -57,6 +58,11 @@ unit: install
 
 integration: install
 	AEGEE_REQUIRE_DOCKER=1 pytest -q tests/integration
+
+# The molecule scenarios (deploy, promote, rollback, failure) against the
+# testbed hosts, with their own deploy roots, projects and images.
+molecule: install
+	molecule test --all
 
 lint: install
 	tests/lint.sh

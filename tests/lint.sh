@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 rc=0
 step() { echo "== $*"; "$@" || { echo "!! failed: $*"; rc=1; }; }
-step ruff check plugins tests benchmarks
+step ruff check plugins tests benchmarks molecule
 step yamllint -s .
 step ansible-lint --offline -q
 step tests/sanity.sh

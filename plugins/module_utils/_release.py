@@ -232,6 +232,7 @@ class Release:
             self._write(self.new_texts, changed_files)
             config = compose.config()
             if to_up:
+                self._ensure_networks(config)
                 self._login()
                 compose("pull", "--quiet", *to_up)
         except (ComposeCliError, FileWriteError, OSError) as exc:
@@ -346,6 +347,21 @@ class Release:
                 if not quiet:
                     raise
 
+    def _ensure_networks(self, config):
+        """Create the external networks the project declares and the engine lacks (as ``make start`` does)."""
+        for key, net in sorted((config.get("networks") or {}).items()):
+            if not isinstance(net, dict) or not net.get("external"):
+                continue
+            name = net.get("name") or key
+            rc, _out, _err = self.run(["docker", "network", "inspect", "--format", "{{.Name}}", name])
+            if rc == 0:
+                continue
+            rc, out, err = self.run(["docker", "network", "create", name])
+            if rc != 0:
+                raise ComposeCliError("cannot create the external network %s: %s" % (name, (err or out).strip()))
+            self.result.setdefault("networks_created", []).append(name)
+            self.result["changed"] = True
+
     def _login(self):
         reg = self.p.get("registry_login") or {}
         if not reg.get("username"):
@@ -421,8 +437,10 @@ class Release:
         msg = "deploy of %s failed: %s. " % (services, failure)
         if restore_error:
             msg += "RESTORE FAILED: %s. The host needs attention now." % restore_error
-        else:
+        elif previously_running:
             msg += "The previous version was restored and is healthy."
+        else:
+            msg += "Nothing of it ran before this deploy; its new containers were removed."
         raise ReleaseError(msg + "\n" + evidence, evidence=evidence, result=result)
 
     def _record(self, state, managed, result, touched, failure=None, evidence=None, restore_error=None):
