@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.aegee.deploy.plugins.modules import image_version_info
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import (
@@ -18,50 +15,20 @@ from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_regis
     OCI_INDEX,
     FakeRegistry,
 )
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import (
+    WARNINGS,
+    run_main,
+)
 
 PASSWORD = "Mod-Secret-9f8e7d"
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        kwargs["failed"] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    # module.warn() goes to the controller's display once controller code is
-    # imported in this process (other tests do): record the calls themselves
-    _WARNINGS.clear()
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning, **kw: _WARNINGS.append(warning))
-
-
 def run_module(args, expect="exit"):
-    with patch_module_args(args):
-        with pytest.raises(ExitJson if expect == "exit" else FailJson) as exc:
-            image_version_info.main()
-    return exc.value.args[0]
-
-
-_WARNINGS = []
+    return run_main(image_version_info.main, args, expect)
 
 
 def warnings_seen():
-    return list(_WARNINGS)
+    return list(WARNINGS)
 
 
 @pytest.fixture

@@ -9,48 +9,14 @@ import json
 import socket
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.aegee.deploy.plugins.modules import release_plan
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import FakeRegistry
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import WARNINGS, run_main
 
 PASSWORD = "Plan-Secret-4b3a2c"
-_WARNINGS = []
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        kwargs["failed"] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    _WARNINGS.clear()
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning, **kw: _WARNINGS.append(warning))
-
-
 def run_module(args, expect="exit"):
-    with patch_module_args(args):
-        with pytest.raises(ExitJson if expect == "exit" else FailJson) as exc:
-            release_plan.main()
-    return exc.value.args[0]
+    return run_main(release_plan.main, args, expect)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +128,7 @@ def test_forced_promotion_warns(registry):
                          "source_state": state, "force": True, "registry": registry.url, "username": "deployer",
                          "password": PASSWORD})
     assert result["targets"]["core"]["source"] == "forced, not verified on staging"
-    assert _WARNINGS == ["core 1.5.0 is not verified on staging; deploying it because force is set"]
+    assert WARNINGS == ["core 1.5.0 is not verified on staging; deploying it because force is set"]
 
 
 def test_promotion_needs_no_registry(dead_address):

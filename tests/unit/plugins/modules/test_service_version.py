@@ -8,38 +8,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.aegee.deploy.plugins.modules import service_version
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import ExitJson, FailJson
 
 PACKAGE = '{\n  "name": "core",\n  "version": "1.38.1",\n  "private": true\n}\n'
 LOCK = (
     '{\n  "name": "core",\n  "version": "1.38.1",\n'
     '  "packages": {\n    "": {\n      "version": "1.38.1"\n    }\n  }\n}\n'
 )
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs.update(msg=msg, failed=True)
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 @pytest.fixture
