@@ -22,7 +22,7 @@ def test_history_records_the_fresh_deploy_the_no_op_and_the_ci_deploy(node):
     results = [e["result"] for e in history]
     # converge, idempotence (the --check run records nothing), CI deploy
     assert results == ["success", "unchanged", "success"], results
-    fresh, _, ci = history
+    fresh, _noop, ci = history
     assert fresh["action"] == "deploy" and fresh["environment"] == "staging"
     assert sorted(fresh["services"]) == sorted(SERVICES)
     for service in SERVICES:

@@ -316,8 +316,8 @@ def test_promotion_takes_the_sources_current_verified_version(catalogue):
 
 def test_promotion_when_the_source_runs_an_unverified_version(catalogue):
     p = promoter(catalogue)
-    targets = p.plan(["core"], promote_from="staging", source_state=staging_state("1.5.0", ["1.4.2", "1.10.0",
-                                                                                           "1.4.1"]))
+    source = staging_state("1.5.0", ["1.4.2", "1.10.0", "1.4.1"])
+    targets = p.plan(["core"], promote_from="staging", source_state=source)
     # the newest verified by semver, not by string order
     assert targets["core"] == {"version": "1.10.0", "digest": D["1.10.0"], "source": "verified on staging"}
     assert p.messages == ["core: staging runs 1.5.0, which it did not verify; promoting its newest verified 1.10.0"]

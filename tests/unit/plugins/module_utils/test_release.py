@@ -68,8 +68,10 @@ def test_render_is_stable():
     assert render("c.yml", once, managed) == once
 
 
-@pytest.mark.parametrize(("version", "digest", "value"), [("1.5.0", None, "1.5.0"), ("1.5.0", DIGEST,
-                                                                                       "1.5.0@" + DIGEST)])
+@pytest.mark.parametrize(
+    ("version", "digest", "value"),
+    [("1.5.0", None, "1.5.0"), ("1.5.0", DIGEST, "1.5.0@" + DIGEST)],
+)
 def test_image_value(version, digest, value):
     assert _release.image_value(version, digest) == value
 
