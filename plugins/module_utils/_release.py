@@ -392,7 +392,44 @@ class Release:
             self.result["services"][svc]["smoke"] = reason or "ok"
             if reason:
                 return "%s: GET %s: %s" % (svc, url, reason)
-        return self._browser(services)
+        return self._browser(services) or self._extra_checks()
+
+    def _extra_checks(self):
+        """None if every extra check of the inventory passes (a URL or a command on the host), else the reason."""
+        results = self.result.setdefault("extra_checks", [])
+        for number, check in enumerate(self.p.get("extra_checks") or [], 1):
+            name = check.get("name") or "check %d" % number
+            if check.get("command"):
+                argv = check["command"]
+                rc, out, err = self.run(argv if isinstance(argv, list) else ["/bin/sh", "-c", argv])
+                reason = None if rc == 0 else "exit %s: %s" % (rc, (err or out).strip()[-500:])
+            elif check.get("url"):
+                reason = self._check_url(check)
+            else:
+                reason = "has neither a url nor a command"
+            results.append({"name": name, "result": reason or "ok"})
+            if reason:
+                return "extra check %r failed: %s" % (name, reason)
+        return None
+
+    def _check_url(self, check):
+        deadline = time.time() + float(self.p.get("smoke_timeout", 30))
+        want = str(check.get("status", "2xx"))
+        while True:
+            try:
+                status, body = self.http_get(check["url"])
+                ok_status = str(status) == want or (want == "2xx" and 200 <= status < 300)
+                if not ok_status:
+                    reason = "GET %s answered HTTP %s, expected %s" % (check["url"], status, want)
+                elif check.get("contains") and check["contains"] not in body:
+                    reason = "GET %s: %r not in the answer" % (check["url"], check["contains"])
+                else:
+                    return None
+            except Exception as exc:  # noqa: BLE001 - any transport error is a failed check
+                reason = "GET %s: no answer (%s)" % (check["url"], exc)
+            if time.time() >= deadline:
+                return reason
+            time.sleep(0.5)
 
     def _browser(self, services):
         """None if every configured browser check passes, else the reason."""

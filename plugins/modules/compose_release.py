@@ -125,6 +125,15 @@ options:
         error, a JavaScript error on the page or the missing text fails the release, which is then restored.
     type: dict
     default: {}
+  extra_checks:
+    description:
+      - More checks after the per-service ones, each a mapping with a C(name) and either a C(url) (GET from the
+        host; C(status), default C(2xx), and optionally C(contains), a text the answer must contain) or a
+        C(command) run on the host (a list of arguments, or a string run by C(/bin/sh -c)) that must exit 0.
+      - A failing check fails the release, which is then restored.
+    type: list
+    elements: dict
+    default: []
   browser_python:
     description: A Python on the host that has Playwright (C(pip install playwright); no browser download needed).
     type: str
@@ -304,6 +313,7 @@ def main():
             smoke_urls=dict(type="dict", default={}),
             smoke_timeout=dict(type="int", default=30),
             browser_checks=dict(type="dict", default={}),
+            extra_checks=dict(type="list", elements="dict", default=[]),
             browser_python=dict(type="str", default="python3"),
             browser_executable=dict(type="path", default="/usr/bin/chromium"),
             registry=dict(type="str"),

@@ -216,6 +216,23 @@ def test_broken_frontend_page_fails_the_browser_check_and_is_restored():
     assert history("staging-1")[-1]["result"] == "failed-restored"
 
 
+def test_extra_checks_of_the_inventory_gate_the_deploy():
+    passing = json.dumps({"aegee_extra_checks": [
+        {"name": "core answers through its port", "url": "http://127.0.0.2:18084/healthcheck", "contains": "core"},
+        {"name": "a command on the host", "command": ["test", "-d", root("staging-1")]},
+    ]})
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2", "-e", passing, "-v")
+    assert "core answers through its port" in proc.stdout
+    assert versions("staging-1")["core"] == "1.4.2"
+    failing = json.dumps({"aegee_extra_checks": [{"name": "database migrations", "command": "exit 3"}]})
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0", "-e", failing,
+                    check=False)
+    assert proc.returncode != 0
+    assert "extra check 'database migrations' failed: exit 3" in proc.stdout
+    assert "previous version was restored" in proc.stdout
+    assert versions("staging-1")["core"] == "1.4.2"
+
+
 def test_concurrent_deploys_never_interleave():
     results = []
 
