@@ -311,7 +311,8 @@ def test_upstream_changes_are_pulled_and_the_pins_reapplied(tmp_path):
     )
     pins = {svc: pinned("staging-1", svc) for svc in SERVICES}
     before = ids("staging-1")
-    playbook("deploy.yml", "-l", "staging")
+    events = versions("staging-1")["events"]
+    playbook("deploy.yml", "-l", "staging", "-e", "service=events", "-e", "version=%s" % events)
     git = ["git", "-C", root("staging-1")]
     head = run([*git, "rev-parse", "HEAD"]).stdout.strip()
     assert head == run([*git, "rev-parse", "origin/stable"]).stdout.strip()
