@@ -15,6 +15,8 @@ from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_regis
 from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import WARNINGS, run_main
 
 PASSWORD = "Plan-Secret-4b3a2c"
+
+
 def run_module(args, expect="exit"):
     return run_main(release_plan.main, args, expect)
 
