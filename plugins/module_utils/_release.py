@@ -237,10 +237,10 @@ class Release:
                 compose("pull", "--quiet", *to_up)
         except (ComposeCliError, FileWriteError, OSError) as exc:
             self._write(self.old_texts, changed_files, quiet=True)
-            raise ReleaseError(
-                "deploy stopped before touching any running container: %s. The compose files are as they were."
-                % exc
-            ) from None
+            msg = ("deploy stopped before touching any running container: %s. The compose files are as they were."
+                   % exc)
+            self._record(state, old, "failed-unchanged", [], failure=msg)
+            raise ReleaseError(msg) from None
 
         failure = None
         try:
