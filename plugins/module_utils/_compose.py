@@ -28,6 +28,8 @@ from __future__ import annotations
 import re
 import traceback
 
+from ansible_collections.aegee.deploy.plugins.module_utils._fileio import read_text
+
 try:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -514,19 +516,7 @@ def _splice(text, edits, style_override=None):
 
 def read_compose(path):
     """Text of the compose file at ``path``; ComposeError for a missing or unreadable file."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise ComposeError(f"compose file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ComposeError(f"{path} is a directory: give the path of the compose file itself") from None
-    except OSError as exc:
-        raise ComposeError(f"cannot read compose file {path}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ComposeError(f"compose file {path} is not UTF-8 text (byte {exc.start})") from None
+    return read_text(path, ComposeError, "compose file")
 
 
 def pin_file(path, *, service=None, image=None, tag=None, digest=None):

@@ -140,6 +140,26 @@ def atomic_write(path, data, backup=False, mode=None):
     return backup_path
 
 
+def read_text(path, error=OSError, what="file"):
+    """UTF-8 text of ``path``; raises ``error(message)`` for a missing, unreadable or non-UTF-8 file.
+
+    ``what`` names the file in the message ("compose file", "version file").
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory: give the path of the {what} itself") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
+
+
 def read_bytes(path):
     """Content of ``path`` as bytes; FileNotFoundError / OSError propagate."""
     with open(path, "rb") as handle:

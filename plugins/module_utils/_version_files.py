@@ -36,6 +36,7 @@ import os
 import re
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
+from ansible_collections.aegee.deploy.plugins.module_utils._fileio import read_text
 
 try:
     import tomlkit
@@ -247,7 +248,22 @@ class _Pyproject(_Handler):
         return new_text
 
 
-class _MixExs(_Handler):
+class _SpanHandler(_Handler):
+    """A handler whose version is one span of the text, found by ``_span(text, name) -> (start, end)``."""
+
+    def _span(self, text, name):
+        raise NotImplementedError
+
+    def read(self, text, name):
+        s, e = self._span(text, name)
+        return text[s:e]
+
+    def write(self, text, name, new_version):
+        s, e = self._span(text, name)
+        return text[:s] + new_version + text[e:]
+
+
+class _MixExs(_SpanHandler):
     kind = "mix.exs"
     _project = re.compile(r"^\s*def\s+project\b", re.M)
     _version = re.compile(r"\bversion:\s*(?:\"([^\"]*)\"|@(\w+))")
@@ -266,16 +282,8 @@ class _MixExs(_Handler):
             raise VersionFileError(f"{name}: def project uses @{v.group(2)} but no '@{v.group(2)} \"...\"' is set")
         return attr.start(1), attr.end(1)
 
-    def read(self, text, name):
-        s, e = self._span(text, name)
-        return text[s:e]
 
-    def write(self, text, name, new_version):
-        s, e = self._span(text, name)
-        return text[:s] + new_version + text[e:]
-
-
-class _ChartYaml(_Handler):
+class _ChartYaml(_SpanHandler):
     kind = "Chart.yaml"
     _re = re.compile(r"^version:[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s#'\"]+))", re.M)
 
@@ -286,16 +294,8 @@ class _ChartYaml(_Handler):
         group = next(g for g in (1, 2, 3) if m.group(g) is not None)
         return m.start(group), m.end(group)
 
-    def read(self, text, name):
-        s, e = self._span(text, name)
-        return text[s:e]
 
-    def write(self, text, name, new_version):
-        s, e = self._span(text, name)
-        return text[:s] + new_version + text[e:]
-
-
-class _SetupCfg(_Handler):
+class _SetupCfg(_SpanHandler):
     kind = "setup.cfg"
 
     def _span(self, text, name):
@@ -313,16 +313,8 @@ class _SetupCfg(_Handler):
             )
         return m.start(1), m.end(1)
 
-    def read(self, text, name):
-        s, e = self._span(text, name)
-        return text[s:e]
 
-    def write(self, text, name, new_version):
-        s, e = self._span(text, name)
-        return text[:s] + new_version + text[e:]
-
-
-class _PlainText(_Handler):
+class _PlainText(_SpanHandler):
     kind = "VERSION"
     _re = re.compile(r"\s*(\S+)\s*\Z")
 
@@ -331,14 +323,6 @@ class _PlainText(_Handler):
         if not m:
             raise VersionFileError(f"{name} should contain just the version (for example 1.4.2), found {text!r}")
         return m.start(1), m.end(1)
-
-    def read(self, text, name):
-        s, e = self._span(text, name)
-        return text[s:e]
-
-    def write(self, text, name, new_version):
-        s, e = self._span(text, name)
-        return text[:s] + new_version + text[e:]
 
 
 HANDLERS = {
@@ -355,17 +339,7 @@ HANDLERS = {
 
 
 def _read_text(path):
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise VersionFileError(f"{path} does not exist") from None
-    except OSError as exc:
-        raise VersionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise VersionFileError(f"{path} is not UTF-8 text") from None
+    return read_text(path, VersionFileError, "version file")
 
 
 class VersionFile:
