@@ -137,6 +137,9 @@ class Release:
             break_stale=p.get("break_stale_lock", False),
         )
         self.result["lock_id"] = self.run_id
+        if self.state.broken:
+            gone = self.state.broken
+            self.result["recovered_lock"] = {k: gone.get(k) for k in ("id", "owner", "controller", "time", "targets")}
         ok = False
         try:
             self._transaction()
@@ -155,8 +158,16 @@ class Release:
         env_settings = {k: str(v) for k, v in (p.get("env") or {}).items()}
         self._check_inputs(state)
 
-        upd = _repo.update(self.root, p["branch"], lambda path, text: render(path, text, old), self.run,
-                           check_mode=self.check_mode)
+        # a release that died after writing its pins left them in the files: they are the tool's too
+        pending = (self.state.broken or {}).get("pending")
+
+        def ours(path, text):
+            texts = [render(path, text, old)]
+            if isinstance(pending, dict):
+                texts.append(render(path, text, pending))
+            return texts
+
+        upd = _repo.update(self.root, p["branch"], ours, self.run, check_mode=self.check_mode)
         self.result["repo"] = upd
         if upd.get("pulled") or (self.check_mode and upd.get("behind")):
             self.result["changed"] = True
@@ -218,6 +229,18 @@ class Release:
                     self.new_texts.get(where[svc]) != current.get(where[svc]):
                 to_up.append(svc)
             self.result["services"][svc]["changed"] = svc in to_up
+        if self.result.get("recovered_lock") and not self.check_mode:
+            # the run whose lock was broken died somewhere between pins and checks: nothing of its
+            # services is taken as verified until it passes health and smoke checks again
+            for svc in sorted(p["targets"]):
+                if svc not in to_up:
+                    to_up.append(svc)
+                    self.result["services"][svc]["changed"] = True
+            others = sorted(set(_lock_services(self.result["recovered_lock"].get("targets"))) - set(p["targets"]))
+            if others:
+                self.state.warnings.append(
+                    "the interrupted run was also releasing %s: check them (status.yml) or deploy them again"
+                    % ", ".join(others))
         self.result["recreate"] = to_up
         if changed_files or to_up:
             self.result["changed"] = True
@@ -229,13 +252,16 @@ class Release:
 
         previously_running = {s for s in to_up if s in containers}
         try:
+            if self.lock and changed_files:
+                # if this run dies while the files say `new`, the run that breaks its lock knows these edits
+                self.state.annotate_lock(self.run_id, pending=new)
             self._write(self.new_texts, changed_files)
             config = compose.config()
             if to_up:
                 self._ensure_networks(config)
                 self._login()
                 compose("pull", "--quiet", *to_up)
-        except (ComposeCliError, FileWriteError, OSError) as exc:
+        except (ComposeCliError, FileWriteError, StateError, OSError) as exc:
             self._write(self.old_texts, changed_files, quiet=True)
             msg = ("deploy stopped before touching any running container: %s. The compose files are as they were."
                    % exc)
@@ -256,7 +282,7 @@ class Release:
             failure = str(exc)
         if failure:
             evidence = compose.evidence(to_up)
-            self._restore(state, old, changed_files, to_up, previously_running, failure, evidence)
+            self._restore(state, old, new, changed_files, to_up, previously_running, failure, evidence)
         self._record(state, new, "success", to_up)
         return self.result
 
@@ -452,7 +478,28 @@ class Release:
                 return "%s: %s" % (svc, reason)
         return None
 
-    def _restore(self, state, old, changed_files, to_up, previously_running, failure, evidence):
+    def _running(self, services, old, new):
+        """service -> the version its container runs now (from ``compose ps``), as far as the pins tell."""
+        try:
+            images = {c.get("Service"): c.get("Image") for c in self.compose.ps()}
+        except ComposeCliError:
+            images = {}
+        out = {}
+        for svc in services:
+            if images.get(svc) and images[svc] == self._image_of(svc, new):
+                out[svc] = self.p["targets"][svc]["version"]
+            elif images.get(svc) and images[svc] == self._image_of(svc, old):
+                out[svc] = (self.result["services"].get(svc) or {}).get("from") or "previous"
+            else:
+                out[svc] = None if svc not in images else "unknown (%s)" % images[svc]
+        return out
+
+    def _describe(self, services):
+        info = self.result["services"]
+        return ", ".join("%s %s -> %s" % (s, (info.get(s) or {}).get("from") or "(none)", (info.get(s) or {}).get("to"))
+                         for s in services)
+
+    def _restore(self, state, old, new, changed_files, to_up, previously_running, failure, evidence):
         restore_error = None
         try:
             self._write(self.old_texts, changed_files)
@@ -469,18 +516,39 @@ class Release:
         except (ComposeCliError, FileWriteError, OSError) as exc:
             restore_error = "restoring the previous version failed too: %s" % exc
         result = "failed-restore-failed" if restore_error else "failed-restored"
-        self._record(state, old, result, to_up, failure=failure, evidence=evidence, restore_error=restore_error)
-        services = ", ".join(to_up)
-        msg = "deploy of %s failed: %s. " % (services, failure)
+        running = None
         if restore_error:
-            msg += "RESTORE FAILED: %s. The host needs attention now." % restore_error
+            running = self._running(to_up, old, new)
+            if all(running[s] == self.p["targets"][s]["version"] for s in to_up):
+                # nothing was restored: the new containers still run, so the files say so too (a `make start`
+                # on the host keeps what runs) and the tool's record of its own edits follows them
+                self._write(self.new_texts, changed_files, quiet=True)
+                state["managed"] = new
+                now = now_iso()
+                for svc in to_up:
+                    target = self.p["targets"][svc]
+                    state["current"][svc] = {"version": target["version"], "digest": target.get("digest"),
+                                             "image": self._image_of(svc, new), "time": now,
+                                             "release": self.run_id, "failed": True}
+                    # it failed its checks: no rerun may take it as verified, no routine deploy may keep it
+                    state["bad"].setdefault(svc, {})[target["version"]] = {
+                        "time": now, "by": self.p.get("actor") or "unknown", "release": self.run_id,
+                        "reason": "failed its checks and the previous version could not be restored"}
+        self._record(state, old, result, to_up, failure=failure, evidence=evidence, restore_error=restore_error,
+                     running=running)
+        msg = "deploy of %s failed: %s. " % (self._describe(to_up), failure)
+        if restore_error:
+            msg += ("RESTORE FAILED: %s. Running now: %s. The host needs attention now: deploy a version that works "
+                    "(-e service=... -e version=...)." % (
+                        restore_error, ", ".join("%s %s" % (s, running[s] or "nothing") for s in to_up)))
         elif previously_running:
             msg += "The previous version was restored and is healthy."
         else:
             msg += "Nothing of it ran before this deploy; its new containers were removed."
         raise ReleaseError(msg + "\n" + evidence, evidence=evidence, result=result)
 
-    def _record(self, state, managed, result, touched, failure=None, evidence=None, restore_error=None):
+    def _record(self, state, managed, result, touched, failure=None, evidence=None, restore_error=None,
+                running=None):
         p = self.p
         now = now_iso()
         services = {}
@@ -505,6 +573,10 @@ class Release:
             entry["evidence"] = evidence[-8000:]
         if restore_error:
             entry["restore_error"] = restore_error
+        if running is not None:
+            entry["running"] = running
+        if self.result.get("recovered_lock"):
+            entry["recovered_lock"] = self.result["recovered_lock"]
         if p.get("reason"):
             entry["reason"] = p["reason"]
         if result in ("success", "unchanged"):
@@ -543,6 +615,11 @@ class Release:
                 self.state.warnings.append("%s %s released the hold on bad version %s" % (svc, version, bad_version))
         if not bad:
             state["bad"].pop(svc, None)
+
+
+def _lock_services(targets):
+    """The services named in a lock's ``targets`` ("core=1.5.0, events=1.5.0")."""
+    return [part.split("=", 1)[0].strip() for part in (targets or "").split(",") if "=" in part]
 
 
 def previous_version(history, svc, current, bad):

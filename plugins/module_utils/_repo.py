@@ -76,7 +76,8 @@ def exclude_state_dir(root, name):
 
 def modified_files(git):
     """Tracked files that differ from HEAD (work tree or index)."""
-    _rc, out, _err = git("status", "--porcelain=v1", "-z", "--untracked-files=no")
+    # no index refresh: reading the status must not write (it works on a full disk, beside a running git)
+    _rc, out, _err = git("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=no")
     files = []
     for item in out.split("\0"):
         if len(item) > 3:
@@ -89,7 +90,8 @@ def classify_changes(git, render_managed):
 
     ``render_managed(path, committed_text)`` returns what the tool's recorded
     edits make of the committed text (or the text unchanged if it manages
-    nothing in that file).
+    nothing in that file), or a list of such texts when more than one is the
+    tool's (a release that died between writing its pins and recording them).
     """
     ours, foreign = [], []
     for path in modified_files(git):
@@ -100,7 +102,9 @@ def classify_changes(git, render_managed):
         except (OSError, UnicodeDecodeError):
             foreign.append(path)
             continue
-        if committed is not None and render_managed(path, committed) == current and current != committed:
+        rendered = render_managed(path, committed) if committed is not None else None
+        candidates = rendered if isinstance(rendered, list) else [rendered]
+        if committed is not None and current in candidates and current != committed:
             ours.append(path)
         else:
             foreign.append(path)

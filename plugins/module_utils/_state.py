@@ -9,8 +9,12 @@
 Everything lives in one folder per deploy root (default ``<root>/.aegee``,
 git-ignored through ``.git/info/exclude``), mode 0700, files 0600:
 
-``lock``           JSON: owner, controller, pid, time, expires, targets. Made
-                   with O_CREAT|O_EXCL, so two deploys never both hold it.
+``lock``           JSON: owner, controller, time, expires, targets, and the
+                   holding process on this host (pid, its start time, boot
+                   id). Made with O_CREAT|O_EXCL, so two deploys never both
+                   hold it. A lock whose process is gone (killed, host
+                   rebooted) is stale at once; one whose process cannot be
+                   checked is stale when it expires.
 ``history.jsonl``  one JSON object per release, appended; a corrupt or
                    truncated line is reported and skipped, the rest is kept.
 ``state.json``     the tool's own edits to re-apply after every pull (.env
@@ -49,6 +53,46 @@ def now_iso(ts=None):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def process_start(pid):
+    """The start time of process ``pid`` (clock ticks since boot), or None if it does not exist or is unknown."""
+    try:
+        with open("/proc/%d/stat" % int(pid)) as handle:
+            stat = handle.read()
+    except (OSError, ValueError, TypeError):
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def holder():
+    """This process, as a lock records it."""
+    pid = os.getpid()
+    return {"host_pid": pid, "host_pid_start": process_start(pid), "boot_id": boot_id()}
+
+
+def holder_alive(lock):
+    """True/False if the process holding ``lock`` runs/is gone on this host; None if that cannot be told."""
+    pid, start, boot = lock.get("host_pid"), lock.get("host_pid_start"), lock.get("boot_id")
+    if not pid or start is None or not boot:
+        return None
+    here = boot_id()
+    if here is None or not os.path.isdir("/proc/self"):
+        return None
+    if here != boot:
+        return False  # the host rebooted since
+    return process_start(pid) == start
+
+
 def empty_state():
     return {
         "format": STATE_VERSION,
@@ -66,6 +110,7 @@ class HostState:
         self.history_path = os.path.join(state_dir, "history.jsonl")
         self.state_path = os.path.join(state_dir, "state.json")
         self.warnings = []
+        self.broken = None  # the stale lock acquire() broke, if it did
 
     # ----------------------------------------------------------------- setup
     def ensure_dir(self):
@@ -100,18 +145,26 @@ class HostState:
             expires = float(lock.get("expires_ts", 0))
         except (TypeError, ValueError):
             expires = 0.0  # an expiry nobody can read has passed
-        lock["stale"] = expires < time.time()
+        alive = holder_alive(lock)
+        lock["alive"] = alive
+        lock["stale"] = (alive is False) or (alive is None and expires < time.time())
         return lock
 
     @staticmethod
     def describe_lock(lock):
-        return "%s (controller %s, pid %s) since %s, for %s, expires %s" % (
+        if lock.get("alive") is True:
+            process = "its process %s on this host is still running" % lock.get("host_pid")
+        elif lock.get("alive") is False:
+            process = "its process %s on this host is gone" % lock.get("host_pid")
+        else:
+            process = "expires %s" % lock.get("expires", "?")
+        return "%s (controller %s, run %s) since %s, for %s; %s" % (
             lock.get("owner", "?"),
-            lock.get("controller", "?"),
-            lock.get("pid", "?"),
+            lock.get("controller") or "?",
+            lock.get("id", "?"),
             lock.get("time", "?"),
             lock.get("targets") or lock.get("action", "?"),
-            lock.get("expires", "?"),
+            process,
         )
 
     def acquire(self, info, ttl, wait=0, break_stale=False, poll=0.5):
@@ -120,7 +173,8 @@ class HostState:
         deadline = time.time() + max(0, wait)
         while True:
             now = time.time()
-            lock = dict(info, time=now_iso(now), time_ts=now, expires=now_iso(now + ttl), expires_ts=now + ttl)
+            lock = dict(info, time=now_iso(now), time_ts=now, expires=now_iso(now + ttl), expires_ts=now + ttl,
+                        **holder())
             try:
                 fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
@@ -129,6 +183,7 @@ class HostState:
                     continue  # released between our open and read
                 if held["stale"] and break_stale:
                     self.warnings.append("broke the stale lock held by " + self.describe_lock(held))
+                    self.broken = held
                     self._remove_lock()
                     continue
                 if time.time() >= deadline:
@@ -157,6 +212,28 @@ class HostState:
                 raise StateError("cannot write the lock %s: %s" % (self.lock_path, exc.strerror)) from None
             os.close(fd)
             return lock
+
+    def annotate_lock(self, token, **extra):
+        """Add ``extra`` to our lock (``token`` = its id), in place: what a run about to write records first."""
+        held = self.read_lock()
+        if not held or held.get("id") != token:
+            raise StateError("the lock %s is not ours any more; stopped before changing anything" % self.lock_path)
+        for key in ("stale", "alive"):
+            held.pop(key, None)
+        held.update(extra)
+        data = json.dumps(held, sort_keys=True).encode("utf-8")
+        try:
+            # rewritten in place (no temporary file): it must work on a disk with no page to spare
+            fd = os.open(self.lock_path, os.O_WRONLY)
+            try:
+                os.write(fd, data)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
+            raise StateError("cannot update the lock %s: %s" % (self.lock_path, reason)) from None
 
     def release(self, token=None):
         """Remove the lock if it is ours (``token`` = the ``id`` we wrote)."""

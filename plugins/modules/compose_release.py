@@ -260,6 +260,7 @@ evidence:
 """
 
 import os
+import signal
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
@@ -355,6 +356,9 @@ def main():
         return resp.getcode(), resp.read().decode("utf-8", "replace")
 
     release = Release(p, run, http_get, check_mode=module.check_mode)
+    # A dropped SSH connection or a killed controller must not cut the transaction in half: it runs to its end
+    # (success, or restored), records and unlocks; the controller just never hears the result.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         result = release.execute()
     except ReleaseError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -97,3 +98,13 @@ def testbed():
 @pytest.fixture(scope="session")
 def registry_password(testbed):
     return testbed["password"]
+
+
+# the reliability report (docs/reliability.md): its marker, fixture and hooks
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reliability import (  # noqa: E402,F401 - pytest finds the fixture and hooks by name here
+    pytest_configure,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    reliability,
+)

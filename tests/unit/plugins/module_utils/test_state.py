@@ -48,7 +48,8 @@ def test_second_acquire_raises_lock_held_naming_the_owner(hs, tmp_path):
     with pytest.raises(LockHeld) as exc:
         other.acquire(dict(INFO, id="run-2", owner="bob"), ttl=60)
     msg = str(exc.value)
-    assert "alice" in msg and "laptop" in msg and "4242" in msg and "core=1.5.0" in msg
+    assert "alice" in msg and "laptop" in msg and "run-1" in msg and "core=1.5.0" in msg
+    assert "its process %d on this host is still running" % os.getpid() in msg
     assert "lock_wait" in msg
     assert exc.value.holder["id"] == "run-1"
     # the first holder's lock is untouched
@@ -185,13 +186,59 @@ def test_release_without_token_and_break_lock(hs):
     assert not os.path.exists(hs.lock_path)
 
 
+def _dead_pid():
+    proc = __import__("subprocess").Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_lock_whose_process_is_gone_is_stale_at_once(hs):
+    hs.acquire(INFO, ttl=3600)
+    lock = json.loads(open(hs.lock_path).read())
+    assert lock["host_pid"] == os.getpid() and lock["boot_id"] and lock["host_pid_start"]
+    assert hs.read_lock()["alive"] is True and hs.read_lock()["stale"] is False
+    lock["host_pid"] = _dead_pid()
+    open(hs.lock_path, "w").write(json.dumps(lock))
+    held = hs.read_lock()
+    assert held["alive"] is False and held["stale"] is True
+    gone = "stale lock.*process %d on this host is gone.*break_lock=true" % lock["host_pid"]
+    with pytest.raises(LockHeld, match=gone):
+        HostState(hs.dir).acquire(dict(INFO, id="run-2"), ttl=60)
+    # the documented option takes it over
+    HostState(hs.dir).acquire(dict(INFO, id="run-2"), ttl=60, break_stale=True)
+    assert json.loads(open(hs.lock_path).read())["id"] == "run-2"
+
+
+def test_a_lock_from_before_a_reboot_is_stale_and_a_reused_pid_does_not_keep_it(hs):
+    hs.acquire(INFO, ttl=3600)
+    lock = json.loads(open(hs.lock_path).read())
+    open(hs.lock_path, "w").write(json.dumps(dict(lock, boot_id="another-boot")))
+    assert hs.read_lock()["stale"] is True
+    # same pid, other start time: the pid was reused by another process
+    open(hs.lock_path, "w").write(json.dumps(dict(lock, host_pid_start=lock["host_pid_start"] - 1)))
+    assert hs.read_lock()["alive"] is False
+
+
+def test_a_lock_without_a_checkable_process_goes_stale_by_expiry(hs):
+    now = time.time()
+    hs.ensure_dir()
+    open(hs.lock_path, "w").write(json.dumps({"owner": "old", "expires_ts": now + 60}))
+    assert hs.read_lock()["alive"] is None and hs.read_lock()["stale"] is False
+    open(hs.lock_path, "w").write(json.dumps({"owner": "old", "expires_ts": now - 1}))
+    assert hs.read_lock()["stale"] is True
+
+
 @pytest.mark.parametrize(
     ("lock", "expected"),
     [
-        ({"owner": "a", "controller": "c", "pid": 1, "time": "t", "targets": "core=1", "expires": "e"},
-         "a (controller c, pid 1) since t, for core=1, expires e"),
-        ({"owner": "a", "action": "rollback"}, "a (controller ?, pid ?) since ?, for rollback, expires ?"),
-        ({}, "? (controller ?, pid ?) since ?, for ?, expires ?"),
+        ({"owner": "a", "controller": "c", "id": "r1", "time": "t", "targets": "core=1", "expires": "e"},
+         "a (controller c, run r1) since t, for core=1; expires e"),
+        ({"owner": "a", "action": "rollback"}, "a (controller ?, run ?) since ?, for rollback; expires ?"),
+        ({}, "? (controller ?, run ?) since ?, for ?; expires ?"),
+        ({"owner": "a", "alive": True, "host_pid": 7}, "a (controller ?, run ?) since ?, for ?; "
+         "its process 7 on this host is still running"),
+        ({"owner": "a", "alive": False, "host_pid": 7}, "a (controller ?, run ?) since ?, for ?; "
+         "its process 7 on this host is gone"),
     ],
 )
 def test_describe_lock(lock, expected):

@@ -1,0 +1,14 @@
+"""The reliability report's marker, fixture and hooks, for unit tests that are rows of it (security)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reliability import (  # noqa: E402,F401 - pytest finds the fixture and hooks by name here
+    pytest_configure,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    reliability,
+)
