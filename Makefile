@@ -8,15 +8,18 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SERVICE ?=
 VERSION ?=
 LATEST ?= yes
+# where the test sessions leave their rows of docs/reliability.md
+export AEGEE_RELIABILITY_DIR := $(CURDIR)/build/reliability
 
 .PHONY: help install testbed-up testbed-down testbed-publish testbed-check-clean \
-        demo test unit integration molecule lint sanity bench build clean
+        demo test unit integration molecule soak reliability lint sanity bench build clean
 
 help:
 	@echo "make demo          bring the testbed up, deploy staging, promote to production"
 	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
 	@echo "make testbed-up | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
 	@echo "make unit | integration | molecule | lint | sanity | bench | build"
+	@echo "make soak [CYCLES=40] [SEED=n]   deploy/rollback cycles with random faults (testbed up)"
 
 install:
 	@testbed/install.sh
@@ -43,7 +46,7 @@ demo: testbed-up
 # runs against it; the testbed is taken down (and checked clean) whatever
 # happened.
 test: install
-	@rc=0; \
+	@rc=0; rm -rf "$(AEGEE_RELIABILITY_DIR)"; \
 	$(MAKE) --no-print-directory lint || rc=1; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory testbed-up && \
@@ -51,6 +54,7 @@ test: install
 	    $(MAKE) --no-print-directory molecule || rc=1; } || rc=1; \
 	$(MAKE) --no-print-directory testbed-down || rc=1; \
 	$(MAKE) --no-print-directory testbed-check-clean || rc=1; \
+	$(MAKE) --no-print-directory reliability || rc=1; \
 	exit $$rc
 
 unit: install
@@ -63,6 +67,16 @@ integration: install
 # testbed hosts, with their own deploy roots, projects and images.
 molecule: install
 	molecule test --all
+
+# docs/reliability.md from the rows the last test sessions left (make test runs it)
+reliability:
+	python3 tests/reliability.py "$(AEGEE_RELIABILITY_DIR)" docs/reliability.md
+
+# The soak: CYCLES deploy/rollback cycles with a random real fault in a fifth
+# of them; the integration suite runs a short one (6 cycles).
+soak: testbed-up
+	AEGEE_REQUIRE_DOCKER=1 AEGEE_SOAK_CYCLES=$(or $(CYCLES),40) AEGEE_SOAK_SEED=$(SEED) \
+	  pytest -q tests/integration/test_soak.py
 
 lint: install
 	tests/lint.sh

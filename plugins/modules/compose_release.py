@@ -152,7 +152,10 @@ options:
     description: Registry password.
     type: str
   lock_ttl:
-    description: Seconds after which the lock counts as stale (a killed run leaves one).
+    description:
+      - Seconds after which the lock counts as stale when its process cannot be checked.
+      - The lock records the process on the host that holds it (pid, start time, boot id); a lock whose process is
+        gone is stale at once, a lock whose process still runs is never stale.
     type: int
     default: 900
   lock_wait:
@@ -160,7 +163,11 @@ options:
     type: int
     default: 0
   break_stale_lock:
-    description: Remove a stale lock (expired) left by a run that died, and go on.
+    description:
+      - Remove a stale lock left by a run that died, and go on.
+      - The pins the dead run recorded in its lock are accepted as the tool's, and every service of this run is
+        brought up and checked again (health and smoke checks) instead of being taken as unchanged; the history
+        entry records C(recovered_lock).
     type: bool
     default: false
   state_dir:

@@ -8,87 +8,40 @@ rollback and holds, a broken version, concurrent deploys. At the end
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 import subprocess
 import threading
 
 import pytest
-
-from conftest import HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, http_json, playbook, run, service_url
-
-SERVICES = sorted(SERVICE_PORT_SUFFIX)
-
-
-def root(host):
-    return os.path.join(TESTBED_ROOT, "hosts", host, "srv", "myaegee")
-
-
-def containers(project):
-    out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", "label=com.docker.compose.project=%s" % project, "--format", "{{json .}}"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    found = {}
-    for line in out.splitlines():
-        c = json.loads(line)
-        labels = dict(kv.split("=", 1) for kv in c["Labels"].split(",") if "=" in kv)
-        found[labels.get("com.docker.compose.service")] = c
-    return found
-
-
-def ids(host):
-    return {svc: c["ID"] for svc, c in containers(HOSTS[host][1]).items()}
-
-
-def versions(host):
-    return {svc: http_json(service_url(host, svc))["data"]["version"] for svc in SERVICES}
-
-
-def history(host):
-    with open(os.path.join(root(host), ".aegee", "history.jsonl")) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def state(host):
-    with open(os.path.join(root(host), ".aegee", "state.json")) as handle:
-        return json.load(handle)
-
-
-def pinned(host, svc):
-    with open(os.path.join(root(host), svc, "docker", "docker-compose.yml")) as handle:
-        return [line.split("image:", 1)[1].strip() for line in handle if "image:" in line][0]
-
-
-def tree_digest(host):
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in sorted(os.walk(root(host))):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        for name in sorted(filenames):
-            with open(os.path.join(dirpath, name), "rb") as handle:
-                h.update(name.encode() + handle.read())
-    return h.hexdigest()
-
-
-def publish(service, version, latest="yes"):
-    run(["testbed/publish.sh", service, version], env=ansible_env(LATEST=latest))
-
-
-def recap(out):
-    return {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}
-
+from conftest import HOSTS, TESTBED_ROOT, ansible_env, playbook, run
+from hostview import (
+    SERVICES,
+    assert_consistent,
+    containers,
+    history,
+    history_lenient,
+    ids,
+    pinned,
+    publish,
+    reset_hosts,
+    root,
+    state,
+    tree_digest,
+    versions,
+)
 
 @pytest.fixture(scope="module", autouse=True)
 def fresh(testbed):
-    for host, (_addr, project, _prefix) in HOSTS.items():
-        found = [c["ID"] for c in containers(project).values()]
-        if found:
-            subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=True)
-        subprocess.run(["rm", "-rf", root(host)], check=True)
-    run(["testbed/retag.sh", "core", "1.5.0"])
+    reset_hosts()
     yield
     run(["testbed/retag.sh", "core", "1.5.0"])
+
+
+def consistent(report, testbed, *procs):
+    for host in HOSTS:
+        assert_consistent(host, report, secrets=[testbed["password"]], outputs=[p.stdout + p.stderr for p in procs])
 
 
 def test_fresh_deploy_staging_then_production_is_idempotent():
@@ -105,7 +58,7 @@ def test_fresh_deploy_staging_then_production_is_idempotent():
     before = {h: ids(h) for h in HOSTS}
     for limit in ("staging", "production"):
         out = playbook("deploy.yml", "-l", limit).stdout
-        for line in recap(out).values():
+        for line in [ln for ln in out.splitlines() if " : ok=" in ln]:
             assert "changed=0" in line, out
     assert {h: ids(h) for h in HOSTS} == before
     assert history("staging-1")[-1]["result"] == "unchanged"
@@ -158,7 +111,8 @@ def test_ci_flow_then_promotion_deploys_what_staging_verified():
     assert versions("production-1")["core"] == "1.5.1"
 
 
-def test_rollback_holds_until_a_newer_verified_version():
+@pytest.mark.reliability("faults", "12a", "A version rolled back from (bad) is asked for by a routine deploy")
+def test_rollback_holds_until_a_newer_verified_version(testbed, reliability):
     playbook("rollback.yml", "-l", "production", "-e", "service=core", "-e", "version=1.5.0",
              "-e", "reason=smoke-failure")
     for host in ("production-1", "production-2"):
@@ -171,6 +125,9 @@ def test_rollback_holds_until_a_newer_verified_version():
     proc = playbook("deploy.yml", "-l", "production")
     assert "core is held at 1.5.0" in proc.stdout + proc.stderr
     assert versions("production-1")["core"] == "1.5.0"
+    held = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "core is held at" in ln][0]
+    reliability.did("routine deploy: " + held.split("]: ", 1)[-1].strip()[:300])
+    reliability.checked("production keeps core 1.5.0 through `make start` and a routine deploy")
     refused = playbook("deploy.yml", "-l", "production", "-e", "service=core", "-e", "version=1.5.1", check=False)
     assert refused.returncode != 0 and "marked bad" in refused.stdout and "smoke-failure" in refused.stdout
     # the hotfix goes through staging, then production follows the newest verified version again
@@ -180,6 +137,8 @@ def test_rollback_holds_until_a_newer_verified_version():
     for host in ("production-1", "production-2"):
         assert versions(host)["core"] == "1.5.2"
         assert "core" not in state(host)["bad"]
+    reliability.checked("a newer version verified on staging (1.5.2) releases the hold")
+    consistent(reliability, testbed, proc, refused)
 
 
 def test_rollback_without_version_takes_the_previous_good_release():
@@ -189,11 +148,27 @@ def test_rollback_without_version_takes_the_previous_good_release():
     assert "1.5.2" in state("staging-1")["bad"]["core"]
 
 
+@pytest.mark.reliability("faults", "12b", "A version rolled back from (bad) is asked for explicitly")
+def test_a_bad_version_is_refused_and_force_says_it_overrides(testbed, reliability):
+    # staging rolled core back from 1.5.2 (the test before): 1.5.2 is marked bad there
+    refused = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.2", check=False)
+    assert refused.returncode != 0 and "marked bad" in refused.stdout and "force=true" in refused.stdout
+    assert versions("staging-1")["core"] == "1.5.1"
+    reason = [ln.strip() for ln in refused.stdout.splitlines() if "marked bad" in ln][0]
+    reliability.did("explicit request: " + reason[:300])
+    forced = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.2", "-e", "force=true")
+    said = [ln for ln in (forced.stdout + forced.stderr).splitlines() if "deploying it anyway because force" in ln]
+    assert said and versions("staging-1")["core"] == "1.5.2"
+    reliability.did("with force=true: " + said[0].split("]: ", 1)[-1].strip()[:300])
+    reliability.checked("explicit 1.5.2 refused naming the reason, nothing changed; force deploys it and says so")
+    consistent(reliability, testbed, refused, forced)
+
+
 def test_broken_version_fails_restores_and_records():
     before = versions("staging-1")
     proc = playbook("deploy.yml", "-l", "staging", "-e", "service=events", "-e", "version=1.6.0", check=False)
     assert proc.returncode != 0
-    assert "deploy of events failed" in proc.stdout
+    assert re.search(r"deploy of events \S+ -> 1.6.0 failed: ", proc.stdout)
     assert "unhealthy" in proc.stdout and "health log" in proc.stdout
     assert "previous version was restored" in proc.stdout
     assert versions("staging-1") == before
@@ -233,22 +208,31 @@ def test_extra_checks_of_the_inventory_gate_the_deploy():
     assert versions("staging-1")["core"] == "1.4.2"
 
 
-def test_concurrent_deploys_never_interleave():
+@pytest.mark.reliability("faults", "9", "Five deploys started at once against one environment")
+def test_concurrent_deploys_never_interleave(testbed, reliability):
     results = []
+    wanted = ("1.4.2", "1.5.0", "1.4.1", "1.5.0", "1.4.2")
+    count = len(history("staging-1"))
 
     def deploy(version):
         results.append(playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=%s" % version,
-                                "-e", "lock_wait=120", check=False))
+                                "-e", "lock_wait=300", check=False))
 
-    threads = [threading.Thread(target=deploy, args=(v,)) for v in ("1.4.2", "1.5.0")]
+    threads = [threading.Thread(target=deploy, args=(v,)) for v in wanted]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert [r.returncode for r in results] == [0, 0], [r.stdout[-3000:] for r in results]
-    last = [e for e in history("staging-1") if e["result"] == "success"][-2:]
-    assert last[0]["time"] <= last[1]["started"], last
-    assert not os.path.exists(os.path.join(root("staging-1"), ".aegee", "lock"))
+    assert [r.returncode for r in results] == [0] * len(wanted), [r.stdout[-3000:] for r in results]
+    reliability.did("all five ran, one after another: each waited for the lock (lock_wait=300) and then released")
+    runs = sorted(history("staging-1")[count:], key=lambda e: e["started"])
+    assert len(runs) == len(wanted)
+    for first, second in zip(runs, runs[1:]):
+        assert first["time"] <= second["started"], runs
+    reliability.checked("5 history entries whose [started, finished] intervals do not overlap")
+    assert versions("staging-1")["core"] == runs[-1]["services"]["core"]["to"]
+    reliability.checked("core runs the version of the last one to finish (%s)" % runs[-1]["services"]["core"]["to"])
+    consistent(reliability, testbed, *results)
 
 
 def test_a_second_deploy_without_wait_names_the_holder():
@@ -325,7 +309,8 @@ def test_upstream_changes_are_pulled_and_the_pins_reapplied(tmp_path):
     assert "aegee.owner=events-team" in containers("myaegee-staging")["events"]["Labels"]
 
 
-def test_a_hand_edit_on_the_host_is_never_discarded_nor_conflicted():
+@pytest.mark.reliability("faults", "10a", "Someone edited a compose file in the deploy repo on the host")
+def test_a_hand_edit_on_the_host_is_never_discarded_nor_conflicted(testbed, reliability):
     path = os.path.join(root("staging-1"), "mailer", "docker", "docker-compose.yml")
     with open(path) as handle:
         original = handle.read()
@@ -337,17 +322,22 @@ def test_a_hand_edit_on_the_host_is_never_discarded_nor_conflicted():
     assert proc.returncode != 0
     assert "local changes that are not the tool's: mailer/docker/docker-compose.yml" in proc.stdout
     assert "checkout -- mailer/docker/docker-compose.yml" in proc.stdout
+    reliability.did([ln.strip() for ln in proc.stdout.splitlines() if "not the tool's" in ln][0][:400])
     with open(path) as handle:
         assert handle.read() == edited
     assert ids("staging-1") == before
     assert not os.path.exists(os.path.join(root("staging-1"), ".aegee", "lock"))
+    reliability.checked("the edit is byte-for-byte intact, no container changed, no lock left, no merge conflict")
     # doing what the message says lets the next deploy converge, pin included
     run(["git", "-C", root("staging-1"), "checkout", "--", "mailer/docker/docker-compose.yml"])
-    playbook("deploy.yml", "-l", "staging")
+    again = playbook("deploy.yml", "-l", "staging")
     assert pinned("staging-1", "mailer").startswith("localhost:5000/aegee/mailer:1.5.0@sha256:")
+    reliability.checked("after the command the message names, the next deploy converges")
+    consistent(reliability, testbed, proc, again)
 
 
-def test_a_local_commit_on_the_host_is_refused_with_the_way_out():
+@pytest.mark.reliability("faults", "10b", "Someone committed locally in the deploy repo on the host")
+def test_a_local_commit_on_the_host_is_refused_with_the_way_out(testbed, reliability):
     git = ["git", "-C", root("staging-1"), "-c", "user.name=Root", "-c", "user.email=root@localhost"]
     readme = os.path.join(root("staging-1"), "README.md")
     with open(readme, "a") as handle:
@@ -356,34 +346,34 @@ def test_a_local_commit_on_the_host_is_refused_with_the_way_out():
     proc = playbook("deploy.yml", "-l", "staging", check=False)
     assert proc.returncode != 0
     assert "1 local commit(s) that origin/stable does not have" in proc.stdout and "reset --keep" in proc.stdout
+    reliability.did([ln.strip() for ln in proc.stdout.splitlines() if "local commit(s)" in ln][0][:400])
+    assert run([*git, "log", "-1", "--format=%s"]).stdout.strip() == "local note"
+    reliability.checked("the local commit is still there; nothing was changed")
     run([*git, "reset", "-q", "--keep", "origin/stable"])
-    playbook("deploy.yml", "-l", "staging")
+    again = playbook("deploy.yml", "-l", "staging")
+    reliability.checked("after the command the message names, the next deploy converges")
+    consistent(reliability, testbed, proc, again)
 
 
-def test_a_corrupt_history_is_reported_and_deploys_still_work():
+@pytest.mark.reliability("faults", "11", "The release history file is truncated or corrupted")
+def test_a_corrupt_history_is_reported_and_deploys_still_work(testbed, reliability):
     path = os.path.join(root("staging-1"), ".aegee", "history.jsonl")
     valid = len(history("staging-1"))
     with open(path, "a") as handle:
         handle.write('{"id": "truncated", "time": "2026-')
     proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2")
-    assert "is corrupt or truncated" in proc.stdout + proc.stderr
+    said = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "is corrupt or truncated" in ln]
+    assert said
+    reliability.did(said[0].split("]: ", 1)[-1].strip()[:300])
     entries = history_lenient("staging-1")
     assert len(entries) == valid + 1
     assert entries[-1]["services"]["core"]["to"] == "1.4.2" and entries[-1]["result"] == "success"
+    reliability.checked("all %d valid entries kept, the new release appended after the broken line" % valid)
+    consistent(reliability, testbed, proc)
 
 
-def history_lenient(host):
-    out = []
-    with open(os.path.join(root(host), ".aegee", "history.jsonl")) as handle:
-        for line in handle:
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-    return out
-
-
-def test_rollback_pulls_an_image_that_was_pruned_from_the_host():
+@pytest.mark.reliability("faults", "13", "The image of the version to roll back to was pruned from the host")
+def test_rollback_pulls_an_image_that_was_pruned_from_the_host(testbed, reliability):
     # 1.4.1 runs nowhere: make sure the engine does not have it, then roll core back to it
     run(["docker", "pull", "-q", "localhost:5000/aegee/core:1.4.1"], env=ansible_env(
         DOCKER_CONFIG=os.path.join(TESTBED_ROOT, "ci-docker")))
@@ -392,6 +382,10 @@ def test_rollback_pulls_an_image_that_was_pruned_from_the_host():
     ).stdout.strip()
     run(["docker", "rmi", "-f", image_id])
     assert run(["docker", "image", "inspect", image_id], check=False).returncode != 0
-    playbook("rollback.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.1")
+    proc = playbook("rollback.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.1")
     assert versions("staging-1")["core"] == "1.4.1"
     assert containers("myaegee-staging")["core"]["Status"].endswith("(healthy)")
+    result = history("staging-1")[-1]["result"]
+    reliability.did("the rollback pulled core 1.4.1 again and ran it (history: %s)" % result)
+    reliability.checked("the image was absent from the engine before; core runs 1.4.1, healthy")
+    consistent(reliability, testbed, proc)

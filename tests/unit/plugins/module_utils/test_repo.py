@@ -325,3 +325,13 @@ def test_modified_files_with_odd_names(origin, host):
     _repo.update(host, BRANCH, render, run)
     write(host, "dir with space/file \"q\".yml", "b\n")
     assert _repo.modified_files(_repo.Git(host, run)) == ['dir with space/file "q".yml']
+
+
+def test_any_of_several_renderings_is_the_tools_own(host):
+    """A release that died after writing its pins: its rendering is accepted beside the recorded one."""
+    pending = COMPOSE_TEXT.replace("latest", "1.0.0")
+    write(host, "core/docker/docker-compose.yml", pending)
+    ours, foreign = _repo.classify_changes(_repo.Git(host, run), lambda path, text: [text + "#x\n", pending])
+    assert (ours, foreign) == (["core/docker/docker-compose.yml"], [])
+    ours, foreign = _repo.classify_changes(_repo.Git(host, run), lambda path, text: [text + "#x\n"])
+    assert (ours, foreign) == ([], ["core/docker/docker-compose.yml"])

@@ -427,3 +427,15 @@ def test_write_state_replaces_by_rename(hs):
 def test_now_iso():
     assert _state.now_iso(0) == "1970-01-01T00:00:00Z"
     assert _state.now_iso(1700000000.9) == "2023-11-14T22:13:20Z"
+
+
+def test_annotate_lock_adds_to_our_lock_in_place(hs):
+    hs.acquire(INFO, ttl=60)
+    inode = os.stat(hs.lock_path).st_ino
+    hs.annotate_lock("run-1", pending={"pins": {"core": {"file": "f", "value": "x"}}})
+    lock = json.loads(open(hs.lock_path).read())
+    assert lock["pending"]["pins"]["core"]["value"] == "x" and lock["owner"] == "alice"
+    assert "stale" not in lock and "alive" not in lock
+    assert os.stat(hs.lock_path).st_ino == inode  # no temporary file: works on a full disk
+    with pytest.raises(StateError, match="not ours"):
+        hs.annotate_lock("run-2", pending={})
