@@ -1,0 +1,94 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""input_problems and inventory_problems: the playbooks' first tasks (the checks are in _plan, tested there)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleError, AnsibleFilterError, AnsibleUndefinedVariable
+from jinja2 import StrictUndefined
+
+from ansible_collections.aegee.deploy.plugins.filter.inputs import FilterModule, input_problems, inventory_problems
+
+GOOD = {
+    "aegee_services": {"core": {"image": "aegee/core"}},
+    "aegee_deploy_root": "/srv/myaegee",
+    "aegee_deploy_repo_url": "/srv/git/deploy.git",
+    "aegee_deploy_repo_branch": "stable",
+}
+
+
+class HostVars(dict):
+    """Like Ansible's hostvars: a variable whose template fails raises when it is read."""
+
+    def __getitem__(self, host):
+        return Vars(dict.__getitem__(self, host))
+
+
+class Vars(dict):
+    def __getitem__(self, name):
+        value = dict.__getitem__(self, name)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+def test_registered():
+    assert set(FilterModule().filters()) == {"input_problems", "inventory_problems"}
+
+
+def test_input_problems():
+    assert input_problems({"service": "core", "version": None}, {"core": {}}) == []
+    assert input_problems({"force": "maybe"}) == ["force='maybe' is not a boolean: use true or false"]
+    assert input_problems({"services": ""}, prefix="smoke_", empty_is_default=True) == []
+    assert input_problems({"services": "x y"}, prefix="smoke_") == [
+        "smoke_services: 'x y' is not a service name (lowercase letters, digits, '-', '_', '.', at most 63 "
+        "characters; no spaces, slashes or shell characters)"]
+
+
+@pytest.mark.parametrize(("values", "message"), [("force=maybe", "expects a mapping"),
+                                                 ({"colour": "red"}, "unknown input 'colour'")])
+def test_input_problems_misuse(values, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        input_problems(values)
+
+
+def test_inventory_problems_reads_only_what_it_needs():
+    hostvars = HostVars(s1=dict(GOOD, aegee_registry_password=RuntimeError("the password is never read"),
+                                unrelated=RuntimeError("never read either")))
+    assert inventory_problems(["s1"], hostvars, {"staging": ["s1"]}) == []
+
+
+def test_inventory_problems_names_missing_settings_and_reads_the_promotion_source():
+    hostvars = HostVars(p1=dict(GOOD, aegee_promote_from="staging"), s1={"aegee_deploy_root": "relative"})
+    found = inventory_problems(["p1"], hostvars, {"staging": ["s1"]}, need=["aegee_deploy_root"])
+    assert len(found) == 1 and found[0].startswith("aegee_deploy_root of s1 (the first host of aegee_promote_from")
+
+
+def test_inventory_problems_reports_a_setting_that_cannot_be_read():
+    hostvars = HostVars(s1=dict(GOOD, aegee_deploy_root=AnsibleUndefinedVariable("'testbed_root' is undefined")))
+    found = inventory_problems(["s1"], hostvars)
+    assert found[0] == "the variables of s1 cannot be read: 'testbed_root' is undefined"
+    hostvars = HostVars(s1=dict(GOOD, aegee_services=AnsibleError("")))
+    assert inventory_problems(["s1"], hostvars)[0].startswith("the variables of s1 cannot be read: ")
+    assert inventory_problems(["s2"], hostvars)[0].startswith("the variables of s2 cannot be read: ")
+
+
+def test_a_setting_whose_template_failed_is_said_once():
+    # Ansible 2.19 hands a failed template (undefined variable, no vault secret) over as an Undefined marker
+    undefined = StrictUndefined(name="nosuchvar")
+    hostvars = HostVars(p1=dict(GOOD, aegee_deploy_root=undefined, aegee_promote_from="staging"),
+                        s1=dict(GOOD, aegee_deploy_root=undefined, aegee_registry_username=undefined))
+    assert inventory_problems(["p1"], hostvars, {"staging": ["s1"]}) == [
+        "aegee_deploy_root of p1 cannot be used: 'nosuchvar' is undefined",
+        "aegee_deploy_root of s1 cannot be used: 'nosuchvar' is undefined",
+        "aegee_registry_username of s1 cannot be used: 'nosuchvar' is undefined",
+    ]
+
+
+@pytest.mark.parametrize(("hosts", "kwargs", "message"), [("s1", {}, "expects a list of host names"),
+                                                          (["s1"], {"need": ["aegee_colour"]}, "unknown settings")])
+def test_inventory_problems_misuse(hosts, kwargs, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        inventory_problems(hosts, HostVars(s1=GOOD), **kwargs)
