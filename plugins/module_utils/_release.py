@@ -115,8 +115,6 @@ class Release:
             _repo.clone(self.root, p["repo_url"], p["branch"], self.run)
             self.result["cloned"] = True
             self.result["changed"] = True
-        _repo.exclude_state_dir(self.root, os.path.basename(self.state.dir))
-
         if self.check_mode:
             held = self.state.read_lock()
             if held:
@@ -142,6 +140,7 @@ class Release:
             self.result["recovered_lock"] = {k: gone.get(k) for k in ("id", "owner", "controller", "time", "targets")}
         ok = False
         try:
+            _repo.exclude_state_dir(self.root, os.path.basename(self.state.dir))
             self._transaction()
             ok = True
         finally:

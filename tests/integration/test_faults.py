@@ -261,7 +261,7 @@ def test_a_dropped_connection_lets_the_host_finish_and_a_rerun_converges(testbed
     try:
         wait_for(lambda: new_container_of(STAGING, "core", version), "the new core container")
         sessions = faults.kill_sshd(STAGING)
-        out, _ = proc.communicate(timeout=120)
+        out, _err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -348,7 +348,7 @@ def test_a_failed_restore_is_loud_recorded_and_unlocked(testbed, reliability):
     wait_for(lambda: new_container_of(STAGING, "frontend", "1.8.0"), "the new frontend container")
     pruned = faults.remove_image(image.split("@")[0])
     assert pruned.returncode == 0, pruned.stderr
-    out, _ = deploy.communicate(timeout=300)
+    out, _err = deploy.communicate(timeout=300)
     proc = subprocess.CompletedProcess(deploy.args, deploy.returncode, out, "")
     assert proc.returncode != 0
     msg = first_failure(proc)
@@ -419,3 +419,21 @@ def test_a_failing_second_production_host_stops_the_rollout(testbed, reliability
     assert versions("production-2")["core"] == "1.4.2"
     reliability.checked("once the host is fixed, the same command converges production to one version")
     all_consistent(reliability, testbed, [again])
+
+
+@pytest.mark.reliability("security", "S-host", "Compose files keep owner and mode; release state is private")
+def test_compose_files_keep_owner_and_mode_and_state_is_private(testbed, reliability):
+    path = compose_path(STAGING, "mailer")
+    os.chown(path, 1234, 1234)
+    os.chmod(path, 0o640)
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=mailer", "-e",
+                    "version=" + other_version(STAGING, "mailer"))
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1234, 1234, 0o640)
+    reliability.did("rewrote the mailer pin in place of a file owned by 1234:1234 mode 0640")
+    reliability.checked("owner, group and mode unchanged after the deploy")
+    assert os.stat(state_dir(STAGING)).st_mode & 0o777 == 0o700
+    for name in ("history.jsonl", "state.json"):
+        assert os.stat(os.path.join(state_dir(STAGING), name)).st_mode & 0o077 == 0
+    reliability.checked(".aegee is 0700 and its files are not readable or writable by group or others")
+    all_consistent(reliability, testbed, [proc])
