@@ -54,7 +54,7 @@ class Row:
 
     def did(self, text):
         """What the tool did or said (taken from its real output)."""
-        text = " ".join(str(text).split())
+        text = re.sub(r"^\[ERROR\]: Task failed: (Module failed: )?", "", " ".join(str(text).split()))
         if text and text not in self.actions:
             self.actions.append(text[:400])
 

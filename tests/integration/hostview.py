@@ -167,11 +167,8 @@ def assert_consistent(host, report=None, secrets=(), outputs=(), own_edits=()):
             assert c["Status"].endswith("(healthy)"), "%s %s is not healthy: %s" % (host, svc, c["Status"])
             answered[svc] = http_json(service_url(host, svc))["data"]["version"]
             assert answered[svc] == version, "%s %s answers %s, pinned %s" % (host, svc, answered[svc], version)
-    report_("%s: each container runs its pinned, recorded version (%s), healthy"
-            % (host, ", ".join("%s %s" % kv for kv in sorted(answered.items())) or "none running"))
     lock = os.path.join(state_dir(host), "lock")
     assert not os.path.exists(lock), "%s: a lock is left: %s" % (host, open(lock).read())
-    report_("%s: no lock left" % host)
     own = set(own_edits)
     for path, line in changed_lines(host):
         if (path, line) in own:
@@ -181,11 +178,11 @@ def assert_consistent(host, report=None, secrets=(), outputs=(), own_edits=()):
         assert ok, "%s: %s has a change that is not a whole pin: %r" % (host, path, line)
     for edit in own:
         assert edit in changed_lines(host), "%s: the operator's edit %r is gone" % (host, edit)
-    report_("%s: compose files differ from the repo only by whole pins%s"
-            % (host, "; the operator's own edit is intact" if own else ""))
     for secret in secrets:
         for text in outputs:
             assert secret not in text, "a secret is in the output"
-    if secrets and outputs:
-        report_("the registry password is in none of the output")
+    report_("%s: %s as pinned and recorded, healthy; no lock; files differ from the repo by whole pins only%s%s"
+            % (host, ", ".join("%s %s" % kv for kv in sorted(answered.items())) or "nothing running",
+               "; the operator's own edit intact" if own else "",
+               "; no secret in the output" if secrets and outputs else ""))
     return answered

@@ -189,16 +189,17 @@ def test_wrong_credentials_say_so_and_never_print_a_password(testbed, reliabilit
 
 @pytest.mark.reliability("faults", "3a", "Registry answers 429 (with Retry-After) for a while, then recovers")
 def test_registry_429_for_a_while_is_retried(testbed, reliability):
+    version = other_version(STAGING, "core")
     with faults.registry_flaky(failures=3, status=429, retry_after=1) as flaky:
         start = time.time()
-        proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2", "-v")
+        proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=" + version, "-v")
         took = time.time() - start
     assert flaky.failed == 3
     reliability.did("answered 429 three times (Retry-After: 1), then served; the deploy succeeded in %.0f s"
                     % took)
-    assert versions(STAGING)["core"] == "1.4.2"
+    assert versions(STAGING)["core"] == version
     assert history(STAGING)[-1]["result"] == "success"
-    reliability.checked("core runs 1.4.2 and the history records success")
+    reliability.checked("core runs %s and the history records success" % version)
     all_consistent(reliability, testbed, [proc])
 
 
@@ -353,7 +354,9 @@ def test_a_failed_restore_is_loud_recorded_and_unlocked(testbed, reliability):
     assert proc.returncode != 0
     msg = first_failure(proc)
     assert "frontend 1.7.0 -> 1.8.0" in msg and "RESTORE FAILED" in msg and "needs attention" in msg, msg
-    reliability.did(msg.split("\n")[0][:500])
+    loud = re.search(r"RESTORE FAILED: .*?needs attention now", msg, re.S).group(0)
+    reliability.did(msg.split(":")[0] + ": ... " + " ".join(loud.split())[:200] + " ... " +
+                    " ".join(msg[msg.index("Running now"):].split())[:160])
     entry = history(STAGING)[-1]
     assert entry["result"] == "failed-restore-failed" and entry["restore_error"] and entry["running"], entry
     assert lock_of(STAGING) is None
