@@ -6,7 +6,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from reliability import (  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position - pytest finds them by name
+# pytest finds the fixture and hooks by their names in this module
+from reliability import (  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
     pytest_configure,
     pytest_runtest_makereport,
     pytest_sessionfinish,
