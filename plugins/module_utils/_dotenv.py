@@ -4,12 +4,25 @@
 #
 # Private to the aegee.deploy collection: not a public API, may change at any
 # time without notice.
-"""Read and set keys of a Compose ``.env`` file, keeping every other line.
+r"""Read and set keys of a Compose ``.env`` file, keeping every other line.
 
 Only ``KEY=value`` lines are understood; comments, blank lines, order and
 unknown syntax are kept byte for byte. A key that is set is rewritten in
 place (its first occurrence; later duplicates are removed so Compose and
 ``make`` agree), a missing key is appended.
+
+Values are read the way Docker Compose v2 reads them, except that variable
+references (``$VAR``, ``${VAR}``) are returned as written, not expanded:
+
+* unquoted: up to an inline `` #`` comment, ``$$`` is a literal ``$``;
+* ``'single'``: as written (a ``\'`` inside is a ``'``);
+* ``"double"``: ``\\``, ``\"``, ``\$`` and ``$$`` stand for ``\``, ``"``
+  and ``$``; ``\n``, ``\t`` and the other C escapes for those characters.
+
+Values are written so that Compose reads back exactly the value given:
+plain when nothing in it is special, else in single quotes, else (a value
+with a ``'`` or ending in ``\``) in double quotes with ``\``, ``"`` and
+``$`` escaped (``$`` as ``$$``, so Compose does not interpolate it).
 """
 
 from __future__ import annotations
@@ -24,17 +37,32 @@ class DotenvError(ValueError):
     pass
 
 
+# Compose's escapes in double quotes (compose-go dotenv expandEscapes), and its "$$" for a literal "$"
+_DOUBLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+                   "$": "$", '"': '"', "\\": "\\"}
+_DOUBLE_RE = re.compile(r'\\([abfnrtv$"\\])|\$\$')
+
+
 def _closing_quote(value):
-    """Index of the quote that closes the one ``value`` starts with (``\\`` escapes in double quotes), or -1."""
+    """Index of the quote that closes the one ``value`` starts with (``\\`` escapes the next character), or -1."""
     quote, pos = value[0], 1
     while pos < len(value):
-        if quote == '"' and value[pos] == "\\":
+        if value[pos] == "\\":
             pos += 2
             continue
         if value[pos] == quote:
             return pos
         pos += 1
     return -1
+
+
+def _unescape_double(inner):
+    return _DOUBLE_RE.sub(lambda m: _DOUBLE_ESCAPES[m.group(1)] if m.group(1) else "$", inner)
+
+
+def _unescape_single(inner):
+    # Compose keeps a backslash in single quotes, except the one that escapes a quote
+    return re.sub(r"\\(.)", lambda m: m.group(1) if m.group(1) == "'" else m.group(0), inner)
 
 
 def _unquote(raw):
@@ -45,12 +73,11 @@ def _unquote(raw):
         # a quoted value, alone or followed by an inline comment
         if rest is not None and (not rest or re.match(r"\s+#", rest)):
             inner = value[1:end]
-            # double quotes: undo the escapes _render writes
-            return inner if value[0] == "'" else re.sub(r'\\(["\\])', r"\1", inner)
+            return _unescape_single(inner) if value[0] == "'" else _unescape_double(inner)
         if len(value) >= 2 and value[0] == value[-1]:
             return value[1:-1]
-    # an unquoted value ends at an inline comment
-    return re.split(r"\s+#", value, maxsplit=1)[0]
+    # an unquoted value ends at an inline comment; "$$" is a literal "$"
+    return re.split(r"\s+#", value, maxsplit=1)[0].replace("$$", "$")
 
 
 def _lines(text, keepends=False):
@@ -79,10 +106,12 @@ def check_value(key, value):
 
 
 def _render(value):
+    """``value`` as Compose reads it back exactly (see the module docstring)."""
     if value == "" or re.search(r"[\s#'\"$\\`]", value):
-        if "'" not in value:
+        # in single quotes a backslash before the closing quote would escape it
+        if "'" not in value and not value.endswith("\\"):
             return "'%s'" % value
-        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$")
     return value
 
 
