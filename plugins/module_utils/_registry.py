@@ -68,10 +68,10 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "aegee.deploy-registry-client"
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-_HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::[0-9]{1,5})?$")
+_REPOSITORY_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*\Z")  # \Z: "$" accepts a final newline
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
+_HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::[0-9]{1,5})?\Z")
 _CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 _LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 
@@ -185,6 +185,11 @@ def normalize_registry(registry):
     """
     if registry is None:
         return None, DOCKER_HUB
+    if not isinstance(registry, str):
+        raise RegistryError(
+            f"registry must be a registry address such as localhost:5000, got {type(registry).__name__}",
+            kind="reference",
+        )
     text = registry.strip()
     scheme = None
     m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", text)
@@ -236,7 +241,10 @@ def parse_reference(image, default_registry=None):
     parts = rest.split("/", 1)
     if len(parts) == 2 and _looks_like_registry(parts[0]):
         registry_part, repository = parts
-        scheme, registry = normalize_registry(registry_part)
+        try:
+            scheme, registry = normalize_registry(registry_part)
+        except RegistryError as exc:
+            raise RegistryError(f"image {original!r}: {exc}", kind="reference") from None
     else:
         repository = rest
         scheme, registry = normalize_registry(default_registry)
@@ -321,26 +329,31 @@ def parse_retry_after(value, now=None):
     return max(0.0, parsed.timestamp() - now)
 
 
-def _error_detail(body):
-    """``CODE: message`` from a registry JSON error body, or a short text excerpt."""
+def _error_detail(body, scrub=None):
+    """``CODE: message`` from a registry JSON error body, or a short text excerpt.
+
+    ``scrub`` (the client's) removes secrets before the excerpt is cut, so a
+    cut can never leave the start of a secret behind.
+    """
     if not body:
         return ""
+    scrub = scrub or (lambda text: text)
     try:
         data = json.loads(body.decode("utf-8", "replace"))
     except ValueError:
-        text = body.decode("utf-8", "replace").strip()
+        text = scrub(body.decode("utf-8", "replace")).strip()
         return text[:200]
     errors = data.get("errors") if isinstance(data, dict) else None
     if isinstance(errors, list) and errors:
         out = []
         for err in errors[:3]:
             if isinstance(err, dict):
-                out.append(": ".join(str(x) for x in (err.get("code"), err.get("message")) if x))
+                out.append(": ".join(scrub(str(x)) for x in (err.get("code"), err.get("message")) if x))
         return "; ".join(x for x in out if x)
     if isinstance(data, dict):
         for key in ("details", "message", "error"):
             if isinstance(data.get(key), str):
-                return data[key][:200]
+                return scrub(data[key])[:200]
     return ""
 
 
@@ -450,9 +463,12 @@ class RegistryClient:
         if self._creds:
             secrets.append(self._creds.basic_header().split(" ", 1)[1])
         secrets.extend(self._tokens.values())
+        secrets = [s for s in secrets if s and len(s) >= 3]
         for secret in secrets:
-            if secret and len(secret) >= 3:
-                text = text.replace(secret, "********")
+            text = text.replace(secret, "********")
+        if any(secret in text for secret in secrets):
+            # the mask itself completed a secret (one made of '*'s): say nothing rather than leak it
+            return "(message withheld: it contained a credential)"
         return text
 
     def _error(self, message, kind, status=None, url=None):
@@ -544,7 +560,7 @@ class RegistryClient:
 
     def _raise_for_status(self, resp, method, url, what):
         status = resp.status
-        detail = _error_detail(resp.body)
+        detail = _error_detail(resp.body, self._scrub)
         detail = (f" ({detail})") if detail else ""
         if status == 429:
             raise self._error(
@@ -725,7 +741,7 @@ class RegistryClient:
                 # A token was granted but does not open the repository: on Docker
                 # Hub that is how an unknown or private repository looks.
                 who = f"user {self._creds.username!r}" if self._creds else "anonymous access"
-                detail = _error_detail(resp.body)
+                detail = _error_detail(resp.body, self._scrub)
                 raise self._error(
                     f"registry {self.registry} refused {what or url} (HTTP 401{', ' + detail if detail else ''}): "
                     f"repository {repository} does not exist or {who} has no pull access to it",
@@ -756,7 +772,7 @@ class RegistryClient:
             seen.add(url)
             resp = self._request("GET", url, repository, accept="application/json", what=what)
             if resp.status == 404:
-                detail = _error_detail(resp.body)
+                detail = _error_detail(resp.body, self._scrub)
                 raise self._error(
                     f"repository {repository} not found on registry {self.registry} "
                     f"(HTTP 404{', ' + detail if detail else ''}); check the image name",

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import re
 import socket
 import ssl
 import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ansible_collections.aegee.deploy.plugins.module_utils import _compose
 from ansible_collections.aegee.deploy.plugins.module_utils import _registry as r
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import (
     DOCKER_LIST,
@@ -176,6 +180,117 @@ def test_registry_base_url(registry, url):
 )
 def test_is_valid_tag(tag, valid):
     assert r.is_valid_tag(tag) is valid
+
+
+# ------------------------------------------ P2: image references, round trips and any text at all
+#
+# Docker's reference grammar, generated; the same parts written out again
+# parse to the same reference. Anything else (unicode, whitespace, shell
+# metacharacters, path traversal, very long text, other types) is a
+# RegistryError of kind "reference" that names the input, never a crash.
+
+_COMPONENT_RE = r"[a-z0-9]{1,6}(?:(?:[._]|__|-{1,2})[a-z0-9]{1,6}){0,2}"
+_components = st.from_regex(_COMPONENT_RE, fullmatch=True)
+_labels = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True)
+_registries = st.one_of(
+    st.sampled_from(["localhost", "localhost:5000", "127.0.0.1:5000", "[::1]:5000", "Registry.Example.ORG:443",
+                     "docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]),
+    st.builds(lambda labels, port: ".".join(labels) + port,
+              st.lists(_labels, min_size=2, max_size=3), st.sampled_from(["", ":5000", ":1", ":65535"])),
+)
+_tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", fullmatch=True)
+_digests = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
+_hostile_refs = st.one_of(
+    st.text(max_size=80),
+    st.builds(lambda a, meta, b: a + meta + b, st.sampled_from(["aegee/core", "aegee/core:1.4.2", "localhost:5000/a"]),
+              st.sampled_from(["; touch /tmp/pwned", "$(id)", "`id`", "\n", "\x00", " ", "../../etc/passwd", "é",
+                               "\u202e", "'", '"', "|", ":", "@", "//", "/.."]), st.sampled_from(["", "x", ":1"])),
+    st.builds(lambda c, n: c * n, st.sampled_from(["a/", "a", ":", "a.", "@"]), st.integers(100, 3000)),
+)
+_other_types = st.one_of(st.none(), st.integers(), st.binary(max_size=8), st.lists(st.text(max_size=3), max_size=2))
+
+
+@st.composite
+def _references(draw):
+    registry = draw(st.one_of(st.none(), _registries))
+    parts = draw(st.lists(_components, min_size=1, max_size=3))
+    if registry is None and len(parts) > 1 and ("." in parts[0] or parts[0] == "localhost"):
+        parts[0] = parts[0].replace(".", "_").replace("localhost", "lhost")  # else Docker reads it as a registry
+    tag = draw(st.one_of(st.none(), _tags))
+    digest = draw(st.one_of(st.none(), _digests))
+    text = (registry + "/" if registry else "") + "/".join(parts)
+    text += (":" + tag if tag else "") + ("@" + digest if digest else "")
+    return text, registry, "/".join(parts), tag, digest
+
+
+@pytest.mark.reliability("input", "P2", "Image references and tags: round trips, and any text at all")
+def test_references_round_trip_and_any_text(reliability):
+    seen = {"valid": 0, "refused": 0}
+
+    @settings(max_examples=200, deadline=None)
+    @given(_references())
+    def round_trip(case):
+        text, registry, repository, tag, digest = case
+        ref = r.parse_reference(text)
+        hub = registry is None or registry.lower() in r.DOCKER_HUB_ALIASES
+        assert ref.registry == (r.DOCKER_HUB if hub else registry.lower())
+        assert ref.repository == ("library/" + repository if hub and "/" not in repository else repository)
+        assert (ref.tag, ref.digest) == (tag, digest)
+        # written out again (canonical form), it is the same reference
+        again = ref.name + (":" + tag if tag else "") + ("@" + digest if digest else "")
+        assert r.parse_reference(again) == ref
+        assert r.normalize_registry(registry)[1] == ref.registry
+        # the compose side keeps the text as written and splits it the same way
+        image = _compose.ImageRef(text)
+        assert (image.tag, image.digest) == (tag, digest)
+        assert image.repository == (registry + "/" if registry else "") + repository
+        assert image.with_pin(tag=tag, digest=digest) == text
+        if tag:
+            assert r.is_valid_tag(tag)
+            assert _compose.validate_tag(tag) == tag
+        seen["valid"] += 1
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.one_of(_hostile_refs, _other_types))
+    def any_input(value):
+        text = value if isinstance(value, str) else None
+        # a tag is exactly Docker's grammar; nothing else, whatever the type
+        assert r.is_valid_tag(value) is (text is not None and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", text)
+                                         is not None)
+        try:
+            ref = r.parse_reference(value)
+        except r.RegistryError as exc:
+            assert exc.kind == "reference"
+            assert str(exc).startswith(("image %r" % (value,), "image must be a repository such as aegee/core, got"))
+            seen["refused"] += 1
+        else:  # accepted: only ever well-formed parts
+            assert re.fullmatch(r._COMPONENT + r"(?:/" + r._COMPONENT + r")*", ref.repository)
+            assert ref.tag is None or r.is_valid_tag(ref.tag)
+            assert ref.digest is None or "\n" not in ref.digest
+            assert "\n" not in ref.registry and " " not in ref.registry
+        try:
+            scheme, host = r.normalize_registry(value)
+        except r.RegistryError as exc:
+            assert exc.kind == "reference" and str(exc).startswith("registry ")
+        else:
+            assert scheme in (None, "http", "https") and host == host.lower() and r._HOST_RE.match(host)
+        if text is not None:  # the compose side never refuses to split, and loses nothing
+            image = _compose.ImageRef(text)
+            assert image.with_pin(tag=image.tag, digest=image.digest) == text
+
+    round_trip()
+    any_input()
+    for hostile in ("aegee/core:1.4.2; touch /tmp/pwned", "../../etc/passwd", "aegee/core\n:1", "$(id)"):
+        try:
+            r.parse_reference(hostile)
+        except r.RegistryError as exc:
+            reliability.did("parse_reference(%r) raised RegistryError: %s" % (hostile, exc))
+    reliability.checked("%d generated references (registry host and port, Docker Hub aliases, nested repositories, "
+                        "tag, digest) parse to their parts and parse again to the same reference; ImageRef splits "
+                        "them the same way and writes them back byte for byte" % seen["valid"])
+    reliability.checked("%d hostile inputs (unicode, control characters, shell metacharacters, path traversal, "
+                        "3000-character strings, other types) refused with a RegistryError naming the input; "
+                        "is_valid_tag is exactly Docker's tag grammar; no other exception" % seen["refused"])
 
 
 # -------------------------------------------------------------------- headers
