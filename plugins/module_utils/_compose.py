@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - exercised on hosts without ruamel.yaml
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
 STR_TAG = "tag:yaml.org,2002:str"
+# YAML tags that ask a (Python) loader to build objects or run code: a compose file never needs them
+_PYTHON_TAGS = ("tag:yaml.org,2002:python/", "!python/", "!!python/")
+MAX_DEPTH = 100  # compose files nest a few levels; deeper is not a compose file (and would exhaust the stack)
 _PROPERTIES_RE = re.compile(r"(?:[&!][^\s]*\s+)*")
 
 
@@ -198,13 +201,46 @@ def _yaml_problem(exc):
 
 
 def compose_tree(text, name="the compose file"):
-    """The YAML node tree of ``text`` (round-trip composer); ComposeError if it is not YAML."""
+    """The YAML node tree of ``text`` (round-trip composer); ComposeError if it is not YAML.
+
+    Only nodes are built, never objects, so nothing in the text can run; a
+    Python tag (``!!python/object/apply:...``) is refused all the same, and
+    so is nesting deeper than MAX_DEPTH.
+    """
     if not HAS_RUAMEL:
         raise ComposeError("the Python package ruamel.yaml is required (Debian: python3-ruamel.yaml)")
     try:
-        return YAML(typ="rt").compose(text)
+        root = YAML(typ="rt").compose(text)
     except (YAMLError, MarkedYAMLError) as exc:
         raise ComposeError(f"{name} is not valid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ComposeError(f"{name} is not a compose file: it is nested more than {MAX_DEPTH} levels deep") from None
+    _check_nodes(root, name)
+    return root
+
+
+def _check_nodes(root, name):
+    """Refuse Python tags and nesting deeper than MAX_DEPTH (walked without recursion)."""
+    seen = set()
+    stack = [(root, 0)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        tag = str(_tag(node) or "")
+        if tag.startswith(_PYTHON_TAGS):
+            shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
+            raise ComposeError(
+                f"{name}, line {node.start_mark.line + 1}: the YAML tag {shown} asks for a Python object; a compose "
+                "file never needs one, so the file is refused (nothing in it was run)"
+            )
+        if depth > MAX_DEPTH:
+            raise ComposeError(f"{name} is not a compose file: it is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
 
 
 def _mapping_get(node, key):
