@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -238,3 +239,110 @@ def test_nearest_properties(target, versions):
     near_above = [v for v in near if v in above]
     assert near_below == below[len(below) - len(near_below) :]
     assert near_above == above[: len(near_above)]
+
+
+# ------------------------------------------------- P1: the whole grammar, and any text at all
+#
+# Versions drawn from the full SemVer 2.0.0 grammar (numeric identifiers
+# without leading zeros, alphanumeric ones with hyphens, build metadata that
+# may have leading zeros), and inputs that are anything at all: unicode,
+# whitespace, shell metacharacters, very long strings, other types.
+
+_full_numeric = st.integers(min_value=0, max_value=10**12).map(str)
+_full_alnum = st.from_regex(r"[0-9A-Za-z-]*[A-Za-z-][0-9A-Za-z-]*", fullmatch=True).filter(lambda s: len(s) <= 12)
+
+
+def _version_text(core, pre, build):
+    return "%d.%d.%d" % core + ("-" + ".".join(pre) if pre else "") + ("+" + ".".join(build) if build else "")
+
+
+_full_versions = st.builds(
+    _version_text,
+    st.tuples(*(st.integers(min_value=0, max_value=10**9),) * 3),
+    st.lists(st.one_of(_full_numeric, _full_alnum), max_size=4),
+    st.lists(st.from_regex(r"[0-9A-Za-z-]{1,8}", fullmatch=True), max_size=3),
+)
+# the regular expression semver.org gives, with ASCII digits ("\d" would take any Unicode digit)
+SEMVER_RE = (
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+SHELL = ["; touch /tmp/pwned", "$(id)", "`id`", "&&", "|", ">", "'", '"', "\\", "\n", "\x00", "${IFS}"]
+_hostile = st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda v, meta, at: v[:at] + meta + v[at:], _full_versions, st.sampled_from(SHELL), st.integers(0, 12)),
+    st.builds(lambda v, pad: pad + v + pad, _full_versions,
+              st.sampled_from([" ", "\t", "\n", "\u00a0", "\u2028", "\ufeff"])),
+    st.builds(lambda v, p: p + v, _full_versions, st.sampled_from(["v", "V", "=", "^", "~"])),
+    st.builds(lambda c, n: c * n, st.sampled_from(["1.", "9", "1.2.3-", "a.", "é"]), st.integers(100, 5000)),
+    st.text(alphabet=st.characters(whitelist_categories=("Nd", "No", "Zs", "Cc")), max_size=20),
+)
+_not_strings = st.one_of(st.none(), st.integers(), st.floats(), st.binary(max_size=10),
+                         st.lists(st.integers(), max_size=2))
+
+
+@pytest.mark.reliability("input", "P1", "Version strings: any text; round trips; SemVer precedence as a total order")
+def test_versions_any_text_round_trip_and_total_order(reliability):
+    seen = {"valid": 0, "refused": 0}
+
+    @settings(max_examples=200, deadline=None)
+    @given(_full_versions)
+    def round_trip(text):
+        v = _semver.parse(text)
+        assert _semver.is_version(text)
+        assert str(v) == text  # parse -> format gives the same string back
+        assert "%d.%d.%d" % (v.major, v.minor, v.patch) == text.split("-")[0].split("+")[0]
+        assert _semver.compare(text, text.split("+")[0]) == 0  # build metadata has no precedence
+        seen["valid"] += 1
+
+    @settings(max_examples=200, deadline=None)
+    @given(_full_versions, _full_versions, _full_versions)
+    def total_order(v1, v2, v3):
+        k1, k2, k3 = (_semver.sort_key(v) for v in (v1, v2, v3))
+        assert [k1 < k2, k2 < k1, v1 == v2].count(True) == 1  # total: exactly one holds
+        assert _semver.compare(v1, v2) == -_semver.compare(v2, v1) == _reference_cmp(v1, v2)
+        if _semver.compare(v1, v2):
+            assert (k1 < k2) == (_semver.compare(v1, v2) < 0)  # the sort key follows precedence
+        if k1 < k2 < k3:
+            assert k1 < k3  # transitive
+        assert sorted([v3, v2, v1], key=_semver.sort_key) == sorted([v1, v2, v3], key=_semver.sort_key)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.one_of(_hostile, _not_strings))
+    def any_input(value):
+        ok = _semver.is_version(value)
+        assert ok is (isinstance(value, str) and re.fullmatch(SEMVER_RE, value) is not None)
+        try:
+            _semver.parse(value)
+        except _semver.VersionError as exc:  # the only exception, and it says what is wrong
+            assert not ok
+            message = str(exc)
+            if isinstance(value, str):
+                assert repr(value) in message
+                assert "not a semantic version (expected MAJOR.MINOR.PATCH" in message or "'v' prefix" in message
+            else:
+                assert message.startswith("a version must be a string like 1.4.2, got ")
+            for call in (lambda: _semver.compare(value, "1.0.0"), lambda: _semver.sort_key(value),
+                         lambda: _semver.next_version(value, "patch")):
+                with pytest.raises(_semver.VersionError):
+                    call()
+            seen["refused"] += 1
+        else:
+            assert ok
+
+    round_trip()
+    total_order()
+    any_input()
+    for hostile in ("1.4.2; touch /tmp/pwned", "v1.4.2", "1.4.2\n", "１.４.２", 142):
+        try:
+            _semver.parse(hostile)
+        except _semver.VersionError as exc:
+            reliability.did("parse(%r) raised VersionError: %s" % (hostile, exc))
+    reliability.checked("%d generated versions: parse then format gives the same string; build metadata does not "
+                        "change precedence" % seen["valid"])
+    reliability.checked("sort order is total, antisymmetric and transitive, and agrees with an independent "
+                        "implementation of SemVer 2.0.0 section 11")
+    reliability.checked("%d generated hostile inputs (unicode, whitespace, shell metacharacters, 5000-character "
+                        "strings, other types) refused with VersionError naming the input; is_version said False; "
+                        "never another exception" % seen["refused"])
