@@ -54,17 +54,31 @@ def backup_name(path, now=None):
 
 
 def backup_file(path):
-    """Copy ``path`` next to itself (content, mode, times, and owner when allowed); return the copy's path."""
+    """Copy ``path`` next to itself (content, mode, times, and owner when allowed); return the copy's path.
+
+    The copy is created 0600 and only then given the original's mode, so a
+    file with secrets is never readable by others while it is being copied.
+    """
     target = os.path.realpath(path)
     dest = backup_name(target)
+    created = False
     try:
-        shutil.copy2(target, dest)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        created = True
+        with os.fdopen(fd, "wb") as copy, open(target, "rb") as original:
+            shutil.copyfileobj(original, copy)
         st = os.stat(target)
         try:
             os.chown(dest, st.st_uid, st.st_gid)
         except PermissionError:
             pass  # a backup owned by the caller is still a backup
+        shutil.copystat(target, dest)
     except OSError as exc:
+        if created:
+            try:
+                os.unlink(dest)
+            except OSError:
+                pass
         raise FileWriteError(f"could not back up {path} to {dest}: {exc.strerror or exc}") from None
     return dest
 

@@ -189,6 +189,14 @@ def _owned(path, uid, gid, mode):
     os.chmod(path, mode)
 
 
+def _spy_mode(copyfileobj, modes):
+    def spy(source, dest, *args, **kwargs):
+        modes.append(stat.S_IMODE(os.fstat(dest.fileno()).st_mode))
+        return copyfileobj(source, dest, *args, **kwargs)
+
+    return spy
+
+
 def _fail_with(errnum):
     def boom(*_args, **_kwargs):
         raise OSError(errnum, os.strerror(errnum))
@@ -211,7 +219,10 @@ def test_atomic_write_keeps_owner_group_mode(reliability, tmp_path, monkeypatch)
         _owned(compose, 1234, 1234, 0o640)
         env.write_text("SECRET=x\n")
         _owned(env, 1234, 1234, 0o600)
-        backup = _fileio.atomic_write(str(compose), "services: {core: {image: a/b:1}}\n", backup=True)
+        copying = []  # the mode of the backup while its content is being copied
+        with monkeypatch.context() as patched:
+            patched.setattr(_fileio.shutil, "copyfileobj", _spy_mode(_fileio.shutil.copyfileobj, copying))
+            backup = _fileio.atomic_write(str(compose), "services: {core: {image: a/b:1}}\n", backup=True)
         _fileio.atomic_write(str(env), "SECRET=y\n")
         _fileio.atomic_write(str(tmp_path / "new.yml"), "x: 1\n")
     for path, mode in ((compose, 0o640), (env, 0o600), (backup, 0o640)):
@@ -219,9 +230,11 @@ def test_atomic_write_keeps_owner_group_mode(reliability, tmp_path, monkeypatch)
         assert (st_.st_uid, st_.st_gid, stat.S_IMODE(st_.st_mode)) == (1234, 1234, mode), path
     assert compose.read_text() == "services: {core: {image: a/b:1}}\n" and env.read_text() == "SECRET=y\n"
     assert mode_of(tmp_path / "new.yml") == 0o644
+    assert copying == [0o600]
     reliability.checked(
         "under umask 0, a compose file 1234:1234 0640 and a .env 1234:1234 0600 rewritten by root "
-        "keep owner, group and mode; the backup copy has the same; a new file gets 0644"
+        "keep owner, group and mode; the backup copy has the same, and is 0600 while its content is copied; "
+        "a new file gets 0644"
     )
 
     before = sorted(os.listdir(tmp_path))
