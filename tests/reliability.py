@@ -35,9 +35,10 @@ SECTIONS = {
                "the release history say, that the services are healthy, that no lock is left, that the compose "
                "files differ from the deploy repo only by the tool's own pins, and that no secret is in the output."),
     "input": ("Bad input",
-              "Each row runs the real playbook with the bad value. A canary interpreter on every host logs any "
-              "module that runs there; the test checks it logged nothing and that no file outside the deploy "
-              "roots changed."),
+              "Rows P1-P4 are property-based unit tests (hypothesis) of the parsers and writers. Every other row "
+              "runs the real playbook with the bad value; a canary interpreter and ssh client on the hosts log "
+              "any module or connection, and the test checks they logged nothing and that no file under the "
+              "testbed hosts changed."),
     "security": ("Security", "Checks of how secrets, files and parsers are handled."),
     "soak": ("Soak", "Deploy and rollback cycles with faults injected at random."),
 }

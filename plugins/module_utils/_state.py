@@ -310,6 +310,7 @@ class HostState:
                 pass
             fd = os.open(self.history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                os.fchmod(fd, 0o600)  # an existing file with a looser mode is tightened
                 os.write(fd, prefix + line.encode("utf-8"))
                 os.fsync(fd)
             finally:
@@ -349,5 +350,8 @@ class HostState:
         self.ensure_dir()
         try:
             atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=0o600)
+            os.chmod(self.state_path, 0o600)  # atomic_write keeps an existing file's mode: never a loose one here
         except FileWriteError as exc:
             raise StateError(str(exc)) from None
+        except OSError as exc:
+            raise StateError("cannot set the mode of %s: %s" % (self.state_path, exc.strerror)) from None

@@ -439,3 +439,14 @@ def test_annotate_lock_adds_to_our_lock_in_place(hs):
     assert os.stat(hs.lock_path).st_ino == inode  # no temporary file: works on a full disk
     with pytest.raises(StateError, match="not ours"):
         hs.annotate_lock("run-2", pending={})
+
+
+def test_loose_modes_of_existing_files_are_tightened(hs):
+    hs.ensure_dir()
+    for path in (hs.history_path, hs.state_path):
+        with open(path, "w") as handle:
+            handle.write("{}\n" if path == hs.state_path else "")
+        os.chmod(path, 0o666)  # noqa: S103 - the loose mode under test
+    hs.append_history({"id": "x"})
+    hs.write_state(empty_state())
+    assert mode(hs.history_path) == 0o600 and mode(hs.state_path) == 0o600
