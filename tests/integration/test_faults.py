@@ -373,9 +373,10 @@ def test_a_failed_restore_is_loud_recorded_and_unlocked(testbed, reliability):
 
 @pytest.mark.reliability("faults", "8", "The host's disk is full while pins are written")
 def test_a_full_disk_leaves_the_compose_files_unchanged(testbed, reliability):
+    version = other_version(STAGING, "core")
     before = snapshot()
     with faults.disk_full(root(STAGING)):
-        proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2", check=False)
+        proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=" + version, check=False)
         leftovers = [f for _d, _s, files in os.walk(root(STAGING)) for f in files if f.endswith(".tmp")]
     assert proc.returncode != 0
     msg = first_failure(proc)
@@ -386,8 +387,8 @@ def test_a_full_disk_leaves_the_compose_files_unchanged(testbed, reliability):
     assert {s: open(compose_path(STAGING, s)).read() for s in SERVICES} == before[STAGING][2]
     reliability.checked("compose files byte-identical, no temporary file left, no container touched")
     all_consistent(reliability, testbed, [proc])
-    again = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2")
-    assert versions(STAGING)["core"] == "1.4.2"
+    again = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=" + version)
+    assert versions(STAGING)["core"] == version
     reliability.checked("with space again, the same deploy converges")
     all_consistent(reliability, testbed, [again])
 
