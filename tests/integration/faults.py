@@ -35,12 +35,12 @@ def _port_open(addr):
         return sock.connect_ex(addr) == 0
 
 
-def _wait(predicate, what, seconds=30):
+def wait_until(predicate, what, seconds=30):
     deadline = time.time() + seconds
     while time.time() < deadline:
         if predicate():
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
 
 
@@ -95,7 +95,7 @@ def children(pid):
 def stop_registry():
     pid = _read_pid(os.path.join(RUN, "registry.pid"))
     _kill(pid)
-    _wait(lambda: not _alive(pid) and not _port_open(REGISTRY_ADDR), "the registry to stop")
+    wait_until(lambda: not _alive(pid) and not _port_open(REGISTRY_ADDR), "the registry to stop")
 
 
 def start_registry(addr=REGISTRY_ADDR, pidfile="registry.pid"):
@@ -105,7 +105,7 @@ def start_registry(addr=REGISTRY_ADDR, pidfile="registry.pid"):
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     with open(os.path.join(RUN, pidfile), "w") as handle:
         handle.write(str(proc.pid))
-    _wait(lambda: _port_open(addr), "the registry on %s:%d" % addr)
+    wait_until(lambda: _port_open(addr), "the registry on %s:%d" % addr)
     return proc
 
 
@@ -261,7 +261,7 @@ def _comm(pid):
 def start_sshd(host):
     config = os.path.join(TESTBED_ROOT, "hosts", host, "sshd_config")
     run(["/usr/sbin/sshd", "-f", config, "-E", os.path.join(LOGS, "sshd-%s.log" % host)])
-    _wait(lambda: _alive(_read_pid(sshd_pidfile(host))), "sshd of " + host)
+    wait_until(lambda: _alive(_read_pid(sshd_pidfile(host))), "sshd of " + host)
 
 
 # -------------------------------------------------------------------- disk

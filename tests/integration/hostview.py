@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 
-from conftest import HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, http_json, run, service_url
+from conftest import HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, http_json, playbook, run, service_url
 
 SERVICES = sorted(SERVICE_PORT_SUFFIX)
 # results after which the containers of a release's services run its new version
@@ -110,6 +110,13 @@ def reset_hosts():
     for host in HOSTS:
         subprocess.run(["rm", "-rf", root(host)], check=True)
     run(["testbed/retag.sh", "core", "1.5.0"])
+
+
+def deploy_fresh():
+    """From nothing, every host deployed at the testbed's latest (1.5.0): the baseline of the fault rows."""
+    reset_hosts()
+    playbook("deploy.yml", "-l", "staging")
+    playbook("deploy.yml", "-l", "production")
 
 
 def recorded_versions(host):

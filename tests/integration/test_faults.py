@@ -24,10 +24,10 @@ from hostview import (
     assert_consistent,
     compose_path,
     containers,
+    deploy_fresh,
     history,
     ids,
     publish,
-    reset_hosts,
     root,
     state,
     state_dir,
@@ -91,15 +91,6 @@ def start_deploy(*args):
     )
 
 
-def wait_for(predicate, what, seconds=120):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def new_container_of(host, svc, version):
     """True once the service's container runs ``version`` (created by compose up, maybe not healthy yet)."""
     c = containers(HOSTS[host][1]).get(svc)
@@ -122,10 +113,7 @@ def lock_of(host):
 
 @pytest.fixture(scope="module", autouse=True)
 def baseline(testbed):
-    """Every host deployed fresh at 1.5.0 (the testbed's latest)."""
-    reset_hosts()
-    playbook("deploy.yml", "-l", "staging")
-    playbook("deploy.yml", "-l", "production")
+    deploy_fresh()
     yield
     run(["testbed/retag.sh", "core", "1.5.0"])
 
@@ -260,7 +248,7 @@ def test_a_dropped_connection_lets_the_host_finish_and_a_rerun_converges(testbed
     args = ("-l", "staging", "-e", "service=core", "-e", "version=" + version)
     proc = start_deploy(*args)
     try:
-        wait_for(lambda: new_container_of(STAGING, "core", version), "the new core container")
+        faults.wait_until(lambda: new_container_of(STAGING, "core", version), "the new core container")
         sessions = faults.kill_sshd(STAGING)
         out, _err = proc.communicate(timeout=120)
     finally:
@@ -272,7 +260,7 @@ def test_a_dropped_connection_lets_the_host_finish_and_a_rerun_converges(testbed
     reliability.did("killed sshd and its %d session(s) while core %s was starting; the controller reported: %s"
                     % (len(sessions), version, (failures(out) or ["?"])[0][:200]))
     # the transaction on the host does not need the connection: it runs to its end and unlocks
-    wait_for(lambda: lock_of(STAGING) is None, "the host to finish the release", 120)
+    faults.wait_until(lambda: lock_of(STAGING) is None, "the host to finish the release", 120)
     entry = history(STAGING)[-1]
     assert entry["services"]["core"]["to"] == version and entry["result"] == "success", entry
     reliability.did("the release on the host ran to its end without the controller: history records %s"
@@ -288,7 +276,7 @@ def test_a_killed_controller_leaves_the_host_to_finish(testbed, reliability):
     version = other_version(STAGING, "core")
     args = ("-l", "staging", "-e", "service=core", "-e", "version=" + version)
     proc = start_deploy(*args)
-    wait_for(lambda: new_container_of(STAGING, "core", version), "the new core container")
+    faults.wait_until(lambda: new_container_of(STAGING, "core", version), "the new core container")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     held = lock_of(STAGING)
@@ -298,7 +286,7 @@ def test_a_killed_controller_leaves_the_host_to_finish(testbed, reliability):
         assert "another deploy holds the lock" in msg and "still running" in msg, msg
         reliability.did("a deploy started at once was refused: " + msg[:300])
     assert held is None or held["host_pid"] and held["owner"]
-    wait_for(lambda: lock_of(STAGING) is None, "the host to finish the release", 120)
+    faults.wait_until(lambda: lock_of(STAGING) is None, "the host to finish the release", 120)
     entry = [e for e in history(STAGING) if "core" in e.get("recreated", [])][-1]
     assert entry["result"] == "success" and entry["services"]["core"]["to"] == version, entry
     reliability.did("the release on the host ran to its end without its controller: history records %s"
@@ -313,7 +301,7 @@ def test_a_dead_release_leaves_a_stale_lock_that_break_lock_recovers(testbed, re
     version = other_version(STAGING, "core")
     args = ("-l", "staging", "-e", "service=core", "-e", "version=" + version)
     proc = start_deploy(*args)
-    wait_for(lambda: new_container_of(STAGING, "core", version), "the new core container")
+    faults.wait_until(lambda: new_container_of(STAGING, "core", version), "the new core container")
     lock = lock_of(STAGING)
     assert lock and lock["host_pid"], lock
     for pid in [lock["host_pid"], *faults.children(lock["host_pid"])]:
@@ -346,7 +334,7 @@ def test_a_failed_restore_is_loud_recorded_and_unlocked(testbed, reliability):
     faults.delete_from_registry(testbed, "frontend", "1.7.0")
     # while 1.8.0 starts (and fails its healthcheck), a prune removes the 1.7.0 image nothing uses any more
     deploy = start_deploy("-l", "staging", "-e", "service=frontend", "-e", "version=1.8.0")
-    wait_for(lambda: new_container_of(STAGING, "frontend", "1.8.0"), "the new frontend container")
+    faults.wait_until(lambda: new_container_of(STAGING, "frontend", "1.8.0"), "the new frontend container")
     pruned = faults.remove_image(image.split("@")[0])
     assert pruned.returncode == 0, pruned.stderr
     out, _err = deploy.communicate(timeout=300)

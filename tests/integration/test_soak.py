@@ -12,12 +12,11 @@ import os
 import random
 import signal
 import subprocess
-import time
 
 import faults
 import pytest
 from conftest import HOSTS, REPO_ROOT, ansible_env, playbook, run
-from hostview import assert_consistent, containers, reset_hosts, state_dir, versions
+from hostview import assert_consistent, containers, deploy_fresh, state_dir, versions
 
 CYCLES = int(os.environ.get("AEGEE_SOAK_CYCLES", "6"))
 SEED = int(os.environ.get("AEGEE_SOAK_SEED") or random.SystemRandom().randrange(1 << 30))
@@ -30,20 +29,9 @@ def _lock(host):
     return os.path.exists(os.path.join(state_dir(host), "lock"))
 
 
-def _wait_unlocked(host, seconds=180):
-    deadline = time.time() + seconds
-    while _lock(host) and time.time() < deadline:
-        time.sleep(0.2)
-
-
-def _new_container(host, svc, version, seconds=120):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        c = containers(HOSTS[host][1]).get(svc)
-        if c and c["Image"].split("@")[0].endswith(":" + version):
-            return True
-        time.sleep(0.05)
-    return False
+def _new_container(host, svc, version):
+    c = containers(HOSTS[host][1]).get(svc)
+    return bool(c) and c["Image"].split("@")[0].endswith(":" + version)
 
 
 def _interrupted(args, host, svc, version, how):
@@ -51,7 +39,11 @@ def _interrupted(args, host, svc, version, how):
     proc = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", *args], cwd=REPO_ROOT, env=ansible_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        if _new_container(host, svc, version):
+        try:
+            faults.wait_until(lambda: _new_container(host, svc, version), "the new container", 120)
+        except AssertionError:
+            pass  # the deploy failed before recreating anything: nothing to interrupt
+        else:
             if how == "controller":
                 os.killpg(proc.pid, signal.SIGKILL)
             else:
@@ -60,14 +52,12 @@ def _interrupted(args, host, svc, version, how):
     finally:
         if how == "sshd":
             faults.start_sshd(host)
-    _wait_unlocked(host)
+    faults.wait_until(lambda: not _lock(host), "the release on the host to finish", 180)
 
 
 @pytest.fixture(scope="module")
 def deployed(testbed):
-    reset_hosts()
-    playbook("deploy.yml", "-l", "staging")
-    playbook("deploy.yml", "-l", "production")
+    deploy_fresh()
     yield
     run(["testbed/retag.sh", "core", "1.5.0"])
 
