@@ -487,7 +487,8 @@ def test_ssh_host_key_checking_stays_on(reliability):
 
     allowed, offending, scanned = [], [], 0
     for path in repo_files():
-        if path == THIS_FILE:
+        # this file names what it looks for; docs/reliability.md is this test's own report, quoted from a run
+        if path in (THIS_FILE, "docs/reliability.md"):
             continue
         try:
             with open(os.path.join(REPO, path), encoding="utf-8") as handle:
