@@ -20,6 +20,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._release import (
     render,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, empty_state
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "compose", "core-docker-compose.yml")
 DIGEST = "sha256:" + "c" * 64
@@ -172,15 +173,6 @@ def test_healthcheck_transport_error():
 
 
 # ------------------------------------------------------------ Release (unit)
-
-
-class FakeRun:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, argv, cwd=None, data=None):
-        self.calls.append(list(argv))
-        return 0, "", ""
 
 
 def make_release(tmp_path, **params):
