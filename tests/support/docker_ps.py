@@ -1,3 +1,6 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``docker ps`` of one compose project, read by service: shared by the integration and molecule tests.
 
 The integration tests run the command here on the testbed's engine; the
