@@ -97,4 +97,3 @@ def testbed():
 @pytest.fixture(scope="session")
 def registry_password(testbed):
     return testbed["password"]
-
