@@ -302,27 +302,6 @@ def test_healthcheck_compared_with_what_runs_when_the_container_is_not_the_pin(r
     assert drift[-1] == "/healthcheck answers version 1.3.0, but the container runs 1.5.0"
 
 
-@pytest.mark.parametrize(
-    ("answer", "version", "error"),
-    [
-        ((200, '{"success":true,"data":{"version":"1.5.0"}}'), "1.5.0", None),
-        ((200, b'{"success":true,"data":{"version":"1.5.0"}}'), "1.5.0", None),
-        ((200, '{"success":true}'), None, None),
-        ((200, '{"success":false,"data":{"version":"1.5.0"}}'), "1.5.0", "success is not true"),
-        ((503, '{"success":false}'), None, "HTTP 503"),
-        ((200, "<html>nginx</html>"), None, "not a JSON object"),
-        ((200, "[1, 2]"), None, "not a JSON object"),
-    ],
-)
-def test_healthcheck_parsing(answer, version, error):
-    info = _status.healthcheck(lambda url, timeout: answer, "http://h/healthcheck", 3)
-    assert info["version"] == version
-    if error is None:
-        assert info["error"] is None
-    else:
-        assert error in info["error"]
-
-
 def test_no_state_yet_still_reports_containers_and_pins(root):
     os.unlink(os.path.join(root, ".aegee/state.json"))
     os.unlink(os.path.join(root, ".aegee/history.jsonl"))
