@@ -20,9 +20,10 @@ A kind's ``validate(check)`` is pure and returns the problems (the callers name 
 release state folder (for the browser script).
 
 Who uses the table: the release gate of deploy and rollback (``run_release``), the status read and the smoke
-role (``read_healthchecks``, through ``release_info``), and the inventory checks on the controller, before any
-host is contacted (``inventory_problems``, through ``_plan.check_inventory``). A new kind is one validator, one
-runner and one row of ``KINDS``; its inventory form goes into ``extra_kind`` and ``EXTRA_KEYS``.
+role (``read_healthchecks``, through ``release_info``; the smoke role's verdict is ``smoke_problems``), and the
+inventory checks on the controller, before any host is contacted (``inventory_problems``, through
+``_plan.check_inventory``). A new kind is one validator, one runner and one row of ``KINDS``; its inventory
+form goes into ``extra_kind`` and ``EXTRA_KEYS``.
 """
 
 from __future__ import annotations
@@ -162,6 +163,27 @@ def read_healthchecks(http_get, urls, timeout):
             results[svc] = {"url": url, "status": None, "success": None, "version": None,
                             "error": "no answer within %ss" % timeout}
     return results
+
+
+def smoke_problems(info, services, require_pinned_version=True):
+    """What the smoke role finds in a host's ``release_info`` result ``info`` for ``services``, one problem each:
+    no container, a container that is not running and healthy, a ``/healthcheck`` that failed, or (with
+    ``require_pinned_version``) one that answers another version than the pin. [] when all is well."""
+    problems = []
+    for name in services:
+        svc = (info.get("services") or {}).get(name)
+        container = svc.get("container") if isinstance(svc, Mapping) else None
+        if container is None:
+            problems.append("%s: no container" % name)
+            continue
+        if container.get("state") != "running" or container.get("health") not in (None, "healthy"):
+            problems.append("%s: container %s" % (name, container.get("status")))
+        found, pinned = svc.get("healthcheck_version"), svc.get("pinned_version")
+        if svc.get("healthcheck") is not None and svc["healthcheck"].get("error") is not None:
+            problems.append("%s: GET %s: %s" % (name, svc["healthcheck"].get("url"), svc["healthcheck"]["error"]))
+        elif require_pinned_version and found and pinned and found != pinned:
+            problems.append("%s: answers %s, pinned %s" % (name, found, pinned))
+    return problems
 
 
 def _validate_healthcheck(check):

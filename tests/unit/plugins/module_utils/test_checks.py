@@ -521,3 +521,43 @@ def test_the_healthchecks_share_one_deadline(monkeypatch):
     assert found == "frontend: GET http://127.0.0.1:8080/healthcheck: it runs version 1.5.9, not 1.6.0"
     assert result["services"] == {"core": {"smoke": "ok"}, "frontend": {"smoke": "it runs version 1.5.9, not 1.6.0"}}
     assert clock.sleeps == 4
+
+
+# ---------------------------------------------------------- the smoke role's verdict
+
+
+def service(state="running", health="healthy", status="Up 2 hours (healthy)", error=None, answers="1.5.0",
+            pinned="1.5.0"):
+    return {"container": {"state": state, "health": health, "status": status},
+            "healthcheck": {"url": HC, "error": error, "version": answers},
+            "healthcheck_version": answers, "pinned_version": pinned}
+
+
+@pytest.mark.parametrize(
+    ("services", "require", "problems"),
+    [
+        ({"core": service()}, True, []),
+        ({"core": service(health=None, status="Up 2 hours")}, True, []),
+        ({}, True, ["core: no container"]),
+        ({"core": {"container": None, "pinned_version": "1.5.0"}}, True, ["core: no container"]),
+        ({"core": service(state="exited", health=None, status="Exited (1) 3 minutes ago", error="no answer (x)")},
+         True, ["core: container Exited (1) 3 minutes ago", "core: GET %s: no answer (x)" % HC]),
+        ({"core": service(health="unhealthy", status="Up 1 minute (unhealthy)")}, True,
+         ["core: container Up 1 minute (unhealthy)"]),
+        ({"core": service(error="HTTP 503", answers=None)}, True, ["core: GET %s: HTTP 503" % HC]),
+        ({"core": service(answers="1.4.2")}, True, ["core: answers 1.4.2, pinned 1.5.0"]),
+        ({"core": service(answers="1.4.2")}, False, []),
+        ({"core": service(answers=None)}, True, []),
+        ({"core": service(pinned=None)}, True, []),
+        ({"core": dict(service(), healthcheck=None, healthcheck_version=None)}, True, []),
+    ],
+)
+def test_smoke_problems(services, require, problems):
+    assert _checks.smoke_problems({"services": services}, ["core"], require) == problems
+
+
+def test_smoke_problems_in_the_order_asked():
+    info = {"services": {"core": service(answers="1.4.2"), "events": service(state="restarting",
+                                                                              status="Restarting (1)")}}
+    assert _checks.smoke_problems(info, ["events", "core", "mailer"]) == [
+        "events: container Restarting (1)", "core: answers 1.4.2, pinned 1.5.0", "mailer: no container"]
