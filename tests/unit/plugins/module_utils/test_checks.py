@@ -415,7 +415,7 @@ def test_browser_runner_defaults(tmp_path):
 def params(**given):
     base = {"targets": {"core": {"version": "1.5.0"}, "frontend": {"version": "1.6.0"}},
             "smoke_urls": {"core": HC, "frontend": "http://127.0.0.1:8080/healthcheck"},
-            "smoke_timeout": 1}
+            "smoke_timeout": 0}
     base.update(given)
     return base
 
@@ -561,3 +561,16 @@ def test_smoke_problems_in_the_order_asked():
                                                                               status="Restarting (1)")}}
     assert _checks.smoke_problems(info, ["events", "core", "mailer"]) == [
         "events: container Restarting (1)", "core: answers 1.4.2, pinned 1.5.0", "mailer: no container"]
+
+
+def test_the_release_runs_its_checks_through_the_table(tmp_path):
+    from ansible_collections.aegee.deploy.plugins.module_utils._release import Release
+
+    p = params(smoke_timeout=0, extra_checks=[{"name": "migrations", "command": ["migrate", "--check"]}])
+    release = Release(dict(p, root=str(tmp_path), repo_url="/nowhere.git", branch="stable"),
+                      FakeRun(1, "", "2 pending"), FakeHttp({HC: [(200, hc("1.5.0"))]}))
+    release.result["services"]["core"] = {}
+    assert release._smoke(["core"]) == "extra check 'migrations' failed: exit 1: 2 pending"
+    assert release.result["services"]["core"]["smoke"] == "ok"
+    assert release.result["extra_checks"] == [{"name": "migrations", "result": "exit 1: 2 pending"}]
+    assert release.timings[0].endswith(" migrate")  # the command ran through the release's own run
