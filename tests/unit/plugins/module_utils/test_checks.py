@@ -557,8 +557,8 @@ def test_smoke_problems(services, require, problems):
 
 
 def test_smoke_problems_in_the_order_asked():
-    info = {"services": {"core": service(answers="1.4.2"), "events": service(state="restarting",
-                                                                              status="Restarting (1)")}}
+    events = service(state="restarting", status="Restarting (1)")
+    info = {"services": {"core": service(answers="1.4.2"), "events": events}}
     assert _checks.smoke_problems(info, ["events", "core", "mailer"]) == [
         "events: container Restarting (1)", "core: answers 1.4.2, pinned 1.5.0", "mailer: no container"]
 
