@@ -24,6 +24,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._checks import (
     release_checks,
     run_release,
 )
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
 
 HC = "http://127.0.0.1:8084/healthcheck"
 
@@ -53,16 +54,6 @@ class FakeHttp:
         if isinstance(found, Exception):
             raise found
         return found
-
-
-class FakeRun:
-    def __init__(self, rc=0, out="", err=""):
-        self.answer = (rc, out, err)
-        self.calls = []
-
-    def __call__(self, argv, cwd=None, data=None):
-        self.calls.append(list(argv))
-        return self.answer
 
 
 class Clock:
@@ -371,9 +362,9 @@ def test_url_runner_retries_for_its_own_timeout():
     ],
 )
 def test_command_runner(command, answer, argv, reason):
-    run = FakeRun(*answer)
+    run = FakeRun(default=answer)
     assert KINDS["command"].run({"command": command}, context(run=run)) == reason
-    assert run.calls == [argv]
+    assert [call[0] for call in run.calls] == [argv]
 
 
 @pytest.mark.parametrize(
@@ -390,11 +381,11 @@ def test_command_runner(command, answer, argv, reason):
     ],
 )
 def test_browser_runner(tmp_path, answer, reason):
-    run = FakeRun(*answer)
+    run = FakeRun(default=answer)
     ctx = context(run=run, timeout=30, state_dir=str(tmp_path), browser_python="/opt/pw/python")
     check = {"url": "http://h/", "selector": "#app", "expect": "MyAEGEE {version}", "version": "1.6.0"}
     assert KINDS["browser"].run(check, ctx) == reason
-    python, script, spec = run.calls[0]
+    python, script, spec = run.calls[0][0]
     assert python == "/opt/pw/python" and script == str(tmp_path / "browser_check.py")
     assert (tmp_path / "browser_check.py").read_text() == _browser.SCRIPT
     assert json.loads(spec) == {"url": "http://h/", "selector": "#app", "expect": "MyAEGEE 1.6.0",
@@ -402,10 +393,10 @@ def test_browser_runner(tmp_path, answer, reason):
 
 
 def test_browser_runner_defaults(tmp_path):
-    run = FakeRun(0, json.dumps({"errors": [], "status": 200, "text": ""}))
+    run = FakeRun(default=(0, json.dumps({"errors": [], "status": 200, "text": ""}), ""))
     assert KINDS["browser"].run({"url": "http://h/"}, context(run=run, timeout=5, state_dir=str(tmp_path))) is None
-    assert run.calls[0][0] == "python3"
-    assert json.loads(run.calls[0][2]) == {"url": "http://h/", "selector": "body", "expect": "",
+    assert run.calls[0][0][0] == "python3"
+    assert json.loads(run.calls[0][0][2]) == {"url": "http://h/", "selector": "body", "expect": "",
                                            "executable": "/usr/bin/chromium", "timeout_ms": 5000}
 
 
@@ -470,7 +461,7 @@ def test_a_service_without_a_url_is_not_asked():
 
 def test_a_failing_browser_check_stops_before_the_extra_checks(tmp_path):
     http = FakeHttp({"http://127.0.0.1:8080/healthcheck": [(200, hc("1.6.0"))]})
-    run = FakeRun(1, "", "No module named playwright")
+    run = FakeRun(default=(1, "", "No module named playwright"))
     p = params(browser_checks={"frontend": {"url": "http://h/"}}, extra_checks=[{"command": "true"}],
                browser_python="/opt/pw/python")
     failure, result = gate(p, ["frontend"], http, run, str(tmp_path))
@@ -498,17 +489,12 @@ def test_a_failing_browser_check_stops_before_the_extra_checks(tmp_path):
     ],
 )
 def test_extra_checks_stop_at_the_first_failure(extra, failure, results):
-    calls = []
-
-    def run(argv, cwd=None, data=None):
-        calls.append(argv)
-        return (3, "", "") if argv[-1] == "exit 3" else (0, "", "")
-
+    run = FakeRun({("/bin/sh", "-c", "exit 3"): (3, "", "")})
     http = FakeHttp({HC: [(200, hc("1.5.0"))], "http://h/x": [(200, "")]})
     found, result = gate(params(extra_checks=extra), ["core"], http, run)
     assert found == failure
     assert result["extra_checks"] == results
-    assert len(calls) == sum(1 for e in extra[:len(results)] if "command" in e)
+    assert len(run.calls) == sum(1 for e in extra[:len(results)] if "command" in e)
 
 
 def test_the_healthchecks_share_one_deadline(monkeypatch):
@@ -568,7 +554,7 @@ def test_the_release_runs_its_checks_through_the_table(tmp_path):
 
     p = params(smoke_timeout=0, extra_checks=[{"name": "migrations", "command": ["migrate", "--check"]}])
     release = Release(dict(p, root=str(tmp_path), repo_url="/nowhere.git", branch="stable"),
-                      FakeRun(1, "", "2 pending"), FakeHttp({HC: [(200, hc("1.5.0"))]}))
+                      FakeRun(default=(1, "", "2 pending")), FakeHttp({HC: [(200, hc("1.5.0"))]}))
     release.result["services"]["core"] = {}
     assert release._smoke(["core"]) == "extra check 'migrations' failed: exit 1: 2 pending"
     assert release.result["services"]["core"]["smoke"] == "ok"
