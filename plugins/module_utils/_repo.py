@@ -57,8 +57,9 @@ def clone(root, url, branch, run, services=None, follow=None):
     if rc != 0:
         raise RepoError("cannot clone the deploy repo %s (branch %s): %s" % (url, branch, (err or out).strip()))
     git = Git(root, run)
-    subs = _submodules.plan(git, "HEAD", services, follow, fetch=False)
+    subs = []
     try:
+        subs = _submodules.plan(git, "HEAD", services, follow, fetch=False)
         _submodules.sync(git, subs)
     except RepoError:
         if existed:

@@ -88,7 +88,8 @@ def refuse_local_commits(git, follow):
             continue
         count = local_commits(git, entry)
         if count:
-            base = PLACED if follow.get(entry["path"]) and _has_commit(git.sub(entry["path"]), PLACED) \
+            sub = git.sub(entry["path"])
+            base = sub("rev-parse", PLACED)[1].strip() if follow.get(entry["path"]) and _has_commit(sub, PLACED) \
                 else entry["recorded"]
             problems.append(
                 "%s has %d local commit(s) that %s does not have (push them there, or drop them on the host with "
@@ -142,6 +143,10 @@ def plan(git, commit, services, follow, fetch):
     checked out). ``follow``: ``{folder: branch}`` of the service repos whose branch tip is taken.
     """
     subs = listed(git, commit)
+    unknown = sorted(set(follow or {}) - {entry["path"] for entry in subs})
+    if unknown:
+        raise RepoError("%s: not git submodules of the deploy repo (commit %s), so there is no service repo branch "
+                        "to follow; nothing was changed" % (", ".join(unknown), commit))
     if services is not None and subs:
         if callable(services):
             services = services(lambda path: _show(git, commit, path))
@@ -212,7 +217,8 @@ def sync(git, subs):
             if rc != 0:
                 raise RepoError("cannot check out %s at %s: %s. Resolve this on the host and deploy again"
                                 % (entry["path"], entry["after"], (err or out).strip()))
-        sub("update-ref", PLACED, entry["after"])
+        if entry.get("moved"):
+            sub("update-ref", PLACED, entry["after"])
 
 
 def restore(git, subs):

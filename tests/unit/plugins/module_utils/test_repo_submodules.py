@@ -379,11 +379,37 @@ def test_a_newly_enabled_submodule_at_a_missing_commit_is_undone(origin, host):
     bump(origin, "frontend", "2" * 40, extra={"NEWS": "frontend enabled\n"})
     with pytest.raises(RepoError) as exc:
         _repo.update(host, BRANCH, render, run, services=ENABLED + ["frontend"])
-    assert "service folder frontend" in str(exc.value) and "2" * 40 in str(exc.value)
+    msg = str(exc.value)
+    assert "service folder frontend" in msg and "2" * 40 in msg and service_url(origin["base"], "frontend") in msg
     assert head(host) == before and not os.path.exists(os.path.join(host, "NEWS"))
     assert os.listdir(os.path.join(host, "frontend")) == []
     assert PINNED in read(host, CORE)
     assert _repo.modified_files(_repo.Git(host, run)) == [CORE]
+
+
+def test_following_a_folder_that_is_no_submodule_is_refused(origin, host, tmp_path):
+    with pytest.raises(RepoError, match=r"base-docker-compose.yml: not git submodules .*nothing was changed"):
+        _repo.update(host, BRANCH, render, run, services=ENABLED, follow={"base-docker-compose.yml": "master"})
+    root = str(tmp_path / "deploy")
+    with pytest.raises(RepoError, match="gateways: not git submodules"):
+        _repo.clone(root, origin["url"], BRANCH, run, services=ENABLED, follow={"gateways": "master"})
+    assert not os.path.exists(root)
+
+
+def test_a_local_commit_on_a_followed_branch_is_dropped_back_to_the_tip_the_tool_took(origin, host):
+    tip = push_service(origin, "core", "NEWS", "t\n")
+    _repo.update(host, BRANCH, render, run, services=ENABLED, follow={"core": "master"})
+    core = os.path.join(host, "core")
+    write(core, "NOTES", "mine\n")
+    git(core, "add", "NOTES")
+    git(core, *GIT_ID, "commit", "-q", "-m", "local")
+    with pytest.raises(RepoError) as exc:
+        _repo.update(host, BRANCH, render, run, services=ENABLED, follow={"core": "master"})
+    command = "git -C %s reset --keep %s" % (core, tip)
+    assert "`%s`" % command in str(exc.value)
+    shell(command)
+    assert head(host, "core") == tip
+    assert _repo.update(host, BRANCH, render, run, services=ENABLED, follow={"core": "master"})["pulled"] is False
 
 
 def test_a_newly_enabled_submodule_is_initialised_by_the_update(host):
