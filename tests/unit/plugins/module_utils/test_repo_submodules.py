@@ -266,6 +266,21 @@ def test_an_upstream_change_reaches_the_checkout_and_the_pins_stay_the_tools(ori
     assert PINNED in read(host, CORE)
 
 
+def test_check_mode_reports_a_bumped_pointer_and_moves_nothing(origin, host):
+    before, core_before = head(host), head(host, "core")
+    commit = push_service(origin, "core", "NEWS", "c\n")
+    bumped = bump(origin, "core", commit)
+    git(host, "fetch", "-q", "--no-recurse-submodules", "origin", BRANCH)  # what an earlier run fetched
+    result = _repo.update(host, BRANCH, render, run, check_mode=True, services=ENABLED)
+    assert result["behind"] == 1 and result["after"] == bumped and result["pulled"] is False
+    assert result["submodules"]["core"] == {
+        "url": service_url(origin["base"], "core"), "recorded": commit, "branch": None, "before": core_before,
+        "commit": commit, "changed": True}
+    assert not result["submodules"]["events"]["changed"]
+    assert head(host) == before and head(host, "core") == core_before
+    assert run(["git", "cat-file", "-e", commit], cwd=os.path.join(host, "core"))[0] != 0  # nothing fetched
+
+
 def test_show_head_reads_inside_the_submodule(host):
     g = _repo.Git(host, run)
     write(host, CORE, "edited\n")
