@@ -111,11 +111,11 @@ def _by_checkout(git, paths):
 
 
 def _discard_commands(git, paths):
-    return " and ".join(
-        "`git -C %s checkout -- %s`" % (shlex.quote(os.path.join(git.root, folder) if folder else git.root),
-                                       " ".join(shlex.quote(f) for f in files))
-        for folder, files in _by_checkout(git, paths).items()
-    )
+    commands = []
+    for folder, files in _by_checkout(git, paths).items():
+        where = os.path.join(git.root, folder) if folder else git.root
+        commands.append("`git -C %s checkout -- %s`" % (shlex.quote(where), " ".join(shlex.quote(f) for f in files)))
+    return " and ".join(commands)
 
 
 def classify_changes(git, render_managed):
