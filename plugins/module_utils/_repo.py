@@ -13,51 +13,63 @@ would make of the committed version: if they are equal, the change is the
 tool's own and the file is restored to the commit (the edits are applied
 again after the pull); if not, somebody changed it by hand, and the update
 stops before touching anything, naming the files and what to do.
+
+Service folders that are git submodules (the deploy repo's ``stable`` shape)
+are part of the checkout: files modified inside them are judged the same way,
+and the enabled ones are brought to the commit the deploy repo records (or the
+tip of a followed branch) by ``_submodules``.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 
+from ansible_collections.aegee.deploy.plugins.module_utils import _submodules
+from ansible_collections.aegee.deploy.plugins.module_utils._git import Git, RepoError
+from ansible_collections.aegee.deploy.plugins.module_utils._submodules import compose_source
 
-class RepoError(Exception):
-    pass
-
-
-class Git:
-    """git in one checkout, through a ``run(argv, cwd=None, data=None) -> (rc, out, err)`` callable."""
-
-    def __init__(self, root, run):
-        self.root = root
-        self._run = run
-
-    def __call__(self, *args, check=True, cwd=None):
-        rc, out, err = self._run(["git", *args], cwd=cwd or self.root)
-        if check and rc != 0:
-            raise RepoError("git %s failed in %s: %s" % (" ".join(args), cwd or self.root, (err or out).strip()))
-        return rc, out, err
-
-    def show_head(self, path):
-        rc, out, _err = self("show", "HEAD:%s" % path, check=False)
-        return out if rc == 0 else None
+__all__ = ["Git", "RepoError", "compose_source", "is_checkout", "clone", "exclude_state_dir", "modified_files",
+           "classify_changes", "update"]
 
 
 def is_checkout(root):
     return os.path.isdir(os.path.join(root, ".git"))
 
 
-def clone(root, url, branch, run):
+def clone(root, url, branch, run, services=None, follow=None):
+    """Clone the deploy repo and initialise the enabled submodules (see ``_submodules.plan``).
+
+    Returns ``{"submodules": {folder: {...}}}`` (see ``_submodules.report``; empty in the flat shape). When a
+    submodule cannot be initialised, what the clone made is removed again and RepoError names the folder.
+    """
     if os.path.exists(root) and os.listdir(root):
         raise RepoError(
             "%s exists and is not a git checkout of the deploy repo: move it away or point aegee_deploy_root "
             "elsewhere; nothing was changed" % root
         )
+    existed = os.path.exists(root)
     parent = os.path.dirname(root.rstrip("/")) or "/"
     if not os.path.isdir(parent):
         os.makedirs(parent, 0o755)
     rc, out, err = run(["git", "clone", "--quiet", "--branch", branch, url, root], cwd=parent)
     if rc != 0:
         raise RepoError("cannot clone the deploy repo %s (branch %s): %s" % (url, branch, (err or out).strip()))
+    git = Git(root, run)
+    subs = []
+    try:
+        subs = _submodules.plan(git, "HEAD", services, follow, fetch=False)
+        _submodules.sync(git, subs)
+    except RepoError:
+        if existed:
+            for name in os.listdir(root):
+                full = os.path.join(root, name)
+                shutil.rmtree(full) if os.path.isdir(full) and not os.path.islink(full) else os.unlink(full)
+        else:
+            shutil.rmtree(root)
+        raise
+    return {"submodules": _submodules.report(subs)}
 
 
 def exclude_state_dir(root, name):
@@ -75,14 +87,35 @@ def exclude_state_dir(root, name):
 
 
 def modified_files(git):
-    """Tracked files that differ from HEAD (work tree or index)."""
+    """Tracked files that differ from HEAD (work tree or index), also inside initialised submodules."""
     # no index refresh: reading the status must not write (it works on a full disk, beside a running git)
-    _rc, out, _err = git("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=no")
+    _rc, out, _err = git("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=no",
+                         "--ignore-submodules=all")
     files = []
     for item in out.split("\0"):
         if len(item) > 3:
             files.append(item[3:])
+    for entry in _submodules.listed(git):
+        if _submodules.initialised(git, entry["path"]):
+            files.extend("%s/%s" % (entry["path"], path) for path in modified_files(git.sub(entry["path"])))
     return files
+
+
+def _by_checkout(git, paths):
+    """``{folder: [path in that checkout]}``: "" for the deploy repo, else the submodule's folder."""
+    groups = {}
+    for path in paths:
+        folder, rest = git.submodule_of(path) or ("", path)
+        groups.setdefault(folder, []).append(rest)
+    return groups
+
+
+def _discard_commands(git, paths):
+    commands = []
+    for folder, files in _by_checkout(git, paths).items():
+        where = os.path.join(git.root, folder) if folder else git.root
+        commands.append("`git -C %s checkout -- %s`" % (shlex.quote(where), " ".join(shlex.quote(f) for f in files)))
+    return " and ".join(commands)
 
 
 def classify_changes(git, render_managed):
@@ -111,10 +144,13 @@ def classify_changes(git, render_managed):
     return ours, foreign
 
 
-def update(root, branch, render_managed, run, check_mode=False):
+def update(root, branch, render_managed, run, check_mode=False, services=None, follow=None):
     """Bring the checkout to origin/``branch``; returns a dict describing what happened.
 
-    Never leaves a merge conflict: a fast-forward or nothing.
+    Never leaves a merge conflict: a fast-forward or nothing. The enabled submodules (``services``, ``follow``:
+    see ``_submodules.plan``) are brought to their commit too; their network errors stop the update before
+    HEAD moves, and anything failing after that is undone. When the deploy repo has submodules, the result
+    has ``submodules`` (see ``_submodules.report``) and ``pulled`` is also true when only a submodule moved.
     """
     git = Git(root, run)
     _rc, head_branch, _err = git("rev-parse", "--abbrev-ref", "HEAD")
@@ -128,15 +164,16 @@ def update(root, branch, render_managed, run, check_mode=False):
     if foreign:
         raise RepoError(
             "the deploy repo on this host has local changes that are not the tool's: %s. Nothing was changed. "
-            "Commit them to the deploy repo's origin (branch %s), or discard them on the host with "
-            "`git -C %s checkout -- %s`; the tool re-applies its own .env values and pins by itself."
-            % (", ".join(foreign), branch, root, " ".join(foreign))
+            "Commit them to the deploy repo's origin (branch %s) or the service's repository, or discard them on "
+            "the host with %s; the tool re-applies its own .env values and pins by itself."
+            % (", ".join(foreign), branch, _discard_commands(git, foreign))
         )
+    _submodules.refuse_local_commits(git, follow or {})
     result = {"fetched": False, "pulled": False, "restored": ours, "before": None, "after": None}
     _rc, before, _err = git("rev-parse", "HEAD")
     result["before"] = result["after"] = before.strip()
     if not check_mode:
-        git("fetch", "--quiet", "origin", branch)
+        git("fetch", "--quiet", "--no-recurse-submodules", "origin", branch)  # submodules: _submodules.plan
         result["fetched"] = True
     rc, upstream, _err = git("rev-parse", "--verify", "--quiet", "refs/remotes/origin/%s" % branch, check=False)
     if rc != 0:
@@ -152,25 +189,40 @@ def update(root, branch, render_managed, run, check_mode=False):
             "`git -C %s reset --keep origin/%s`." % (ahead, branch, root, branch)
         )
     result["behind"] = behind
-    if behind and not check_mode:
-        saved = {}
-        for path in ours:
-            with open(os.path.join(root, path), encoding="utf-8") as handle:
-                saved[path] = handle.read()
-        if ours:
-            git("checkout", "--", *ours)
-        rc, out, err = git("merge", "--ff-only", "--quiet", "refs/remotes/origin/%s" % branch, check=False)
-        if rc != 0:
-            for path, text in saved.items():  # nothing was pulled: put the tool's own edits back
-                with open(os.path.join(root, path), "w", encoding="utf-8") as handle:
-                    handle.write(text)
-            raise RepoError(
-                "cannot fast-forward %s to origin/%s: %s. The tool's own edits are re-applied; resolve this on "
-                "the host (for example an untracked file in the way) and deploy again"
-                % (root, branch, (err or out).strip())
-            )
-        result["pulled"] = True
+    if behind:
         result["after"] = upstream
-    elif behind:
-        result["after"] = upstream
+    subs = _submodules.plan(git, upstream if behind else result["before"], services, follow, fetch=not check_mode)
+    if subs:
+        result["submodules"] = _submodules.report(subs)
+    if check_mode or not (behind or _submodules.moving(subs)):
+        return result
+    saved = {}
+    for path in ours:
+        with open(os.path.join(root, path), encoding="utf-8") as handle:
+            saved[path] = handle.read()
+    for folder, files in _by_checkout(git, ours).items():
+        (git.sub(folder) if folder else git)("checkout", "--", *files)
+    merged = False
+    try:
+        if behind:
+            rc, out, err = git("merge", "--ff-only", "--quiet", "refs/remotes/origin/%s" % branch, check=False)
+            if rc != 0:
+                raise RepoError(
+                    "cannot fast-forward %s to origin/%s: %s. The tool's own edits are re-applied; resolve this on "
+                    "the host (for example an untracked file in the way) and deploy again"
+                    % (root, branch, (err or out).strip())
+                )
+            merged = True
+        _submodules.sync(git, subs)
+    except RepoError:
+        _submodules.restore(git, subs)
+        if merged:
+            git("reset", "--quiet", "--keep", result["before"], check=False)
+        for path, text in saved.items():  # put the tool's own edits back
+            with open(os.path.join(root, path), "w", encoding="utf-8") as handle:
+                handle.write(text)
+        raise
+    result["pulled"] = True
+    if subs:
+        result["submodules"] = _submodules.report(subs)
     return result

@@ -1,0 +1,50 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""git in one checkout (the deploy repo or one of its submodules), through the module's ``run``."""
+
+from __future__ import annotations
+
+import os
+
+
+class RepoError(Exception):
+    pass
+
+
+class Git:
+    """git in one checkout, through a ``run(argv, cwd=None, data=None) -> (rc, out, err)`` callable."""
+
+    def __init__(self, root, run):
+        self.root = root
+        self._run = run
+
+    def __call__(self, *args, check=True, cwd=None):
+        rc, out, err = self._run(["git", *args], cwd=cwd or self.root)
+        if check and rc != 0:
+            raise RepoError("git %s failed in %s: %s" % (" ".join(args), cwd or self.root, (err or out).strip()))
+        return rc, out, err
+
+    def sub(self, folder):
+        """git in the submodule checked out at ``folder`` (relative to this checkout)."""
+        return Git(os.path.join(self.root, folder), self._run)
+
+    def submodule_of(self, path):
+        """``(folder, rest)`` when ``path`` lies inside an initialised submodule, else None."""
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if os.path.exists(os.path.join(self.root, folder, ".git")):
+                return folder, "/".join(parts[i:])
+        return None
+
+    def show_head(self, path):
+        """The text of ``path`` committed at HEAD; inside a submodule, at the submodule's HEAD."""
+        inside = self.submodule_of(path)
+        if inside:
+            return self.sub(inside[0]).show_head(inside[1])
+        rc, out, _err = self("show", "HEAD:%s" % path, check=False)
+        return out if rc == 0 else None
