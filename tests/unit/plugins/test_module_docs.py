@@ -30,8 +30,8 @@ from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.test_args 
 from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import argument_spec_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-MODULES = {m.__name__.rsplit(".", 1)[1]: m for m in (compose_pin, compose_release, image_version_info, release_info,
-                                                        service_version)}
+MODULES = {m.__name__.rsplit(".", 1)[1]: m
+           for m in (compose_pin, compose_release, image_version_info, release_info, service_version)}
 NAMES = sorted([*MODULES, "release_plan"])
 
 

@@ -1,7 +1,7 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""input_problems and inventory_problems: the playbooks' first tasks (the checks are in plugin_utils/_inputs, tested there)."""
+"""input_problems and inventory_problems: the playbooks' first tasks (the checks are in plugin_utils/_inputs)."""
 
 from __future__ import annotations
 

@@ -5,4 +5,4 @@
 
 from __future__ import annotations
 
-from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.test_status import root  # noqa: F401
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.test_status import root  # noqa: F401 pylint: disable=unused-import
