@@ -404,6 +404,11 @@ def check_inventory(hostvars, hosts, groups=None, need=None, one_environment=Fal
                 % (shown(source), ", ".join(sorted(set(groups) - {"all", "ungrouped"})) or "none"), host)
             continue
         first = groups[source][0]
+        state_dir = (hostvars.get(first) or {}).get("aegee_state_dir")
+        if first not in hosts and state_dir is not None and (first, "aegee_state_dir") not in reported:
+            for problem in SETTINGS["aegee_state_dir"](state_dir):
+                add("aegee_state_dir of %s (the first host of aegee_promote_from=%s, whose release state is read) %s"
+                    % (first, source, problem), host)
         if (first, "aegee_deploy_root") in reported:
             continue
         problem = _root_problem((hostvars.get(first) or {}).get("aegee_deploy_root"))

@@ -346,3 +346,18 @@ def test_a_state_dir_outside_the_deploy_root_is_refused(value):
 @pytest.mark.parametrize("value", [".aegee", "release-state", "var/aegee"])
 def test_a_state_dir_inside_the_deploy_root(value):
     assert inventory({"s1": host(aegee_state_dir=value)}) == []
+
+
+def test_the_promotion_sources_state_dir_is_checked():
+    """Promotion reads state.json from the source's aegee_state_dir: a wrong one is refused before any host."""
+    groups = {"staging": ["s1"], "production": ["p1"]}
+    prod = host(aegee_promote_from="staging")
+    assert inventory({"p1": prod, "s1": host(aegee_state_dir="release-state")}, hosts=["p1"], groups=groups) == []
+    found = inventory({"p1": prod, "s1": host(aegee_state_dir="/var/lib/aegee")}, hosts=["p1"], groups=groups)
+    assert found == ["aegee_state_dir of s1 (the first host of aegee_promote_from=staging, whose release state is "
+                     "read) must be a folder inside aegee_deploy_root, such as .aegee (relative, without '..'), got "
+                     "'/var/lib/aegee' (on p1)"]
+    # a source in the play is checked as one of its hosts, once
+    found = inventory({"p1": prod, "s1": host(aegee_state_dir="/var/lib/aegee")}, hosts=["p1", "s1"], groups=groups)
+    assert found == ["aegee_state_dir must be a folder inside aegee_deploy_root, such as .aegee (relative, without "
+                     "'..'), got '/var/lib/aegee' (on s1)"]
