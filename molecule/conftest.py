@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 
 import pytest
 import testinfra
+
+# the docker ps reading shared with tests/integration (tests/support/docker_ps.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "support"))
+from docker_ps import by_service, ps_argv  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVICES = ("core", "events", "frontend", "mailer")
 IMAGE = "localhost:5000/aegee-mol/%s"
@@ -32,15 +38,8 @@ class Node:
 
     def containers(self):
         """Running and stopped containers of the host's project, by compose service."""
-        out = self.host.check_output(
-            "docker ps -a --no-trunc --filter label=com.docker.compose.project=%s --format '{{json .}}'", self.project
-        )
-        found = {}
-        for line in out.splitlines():
-            c = json.loads(line)
-            labels = dict(kv.split("=", 1) for kv in c["Labels"].split(",") if "=" in kv)
-            found[labels.get("com.docker.compose.service")] = c
-        return found
+        argv = ps_argv(self.project, no_trunc=True)
+        return by_service(self.host.check_output(" ".join(shlex.quote(arg) for arg in argv)))
 
     def image_lines(self, service):
         text = self.host.file("%s/%s/docker/docker-compose.yml" % (self.root, service)).content_string

@@ -1,4 +1,9 @@
-"""Make ``ansible_collections.aegee.deploy`` importable from a checkout."""
+"""Make ``ansible_collections.aegee.deploy`` importable from a checkout; the reliability report's hooks.
+
+Every pytest session under tests/ (unit, integration, soak) fills the
+reliability report (docs/reliability.md) through the marker, fixture and
+hooks of tests/reliability.py, registered here once for all of them.
+"""
 
 from __future__ import annotations
 
@@ -13,3 +18,14 @@ if not os.path.exists(_link):
     os.symlink("../../..", _link)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
+# pytest finds the fixture and hooks by their names in this module
+from reliability import (  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
+    pytest_configure,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    reliability,
+)

@@ -29,7 +29,7 @@ import os
 import time
 import uuid
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _browser, _compose, _dotenv, _repo, _semver
+from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _compose, _dotenv, _repo, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
     Compose,
     ComposeCliError,
@@ -38,7 +38,6 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
     project_files,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError, atomic_write
-from ansible_collections.aegee.deploy.plugins.module_utils._healthcheck import healthcheck
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError, now_iso
 
 ENV_FILE = ".env"
@@ -400,82 +399,8 @@ class Release:
                                   % (reg["registry"], reg["username"], (err or out).strip()))
 
     def _smoke(self, services):
-        """None if every service answers its /healthcheck with the deployed version, else the reason."""
-        urls = self.p.get("smoke_urls") or {}
-        deadline = time.time() + float(self.p.get("smoke_timeout", 30))
-        for svc in services:
-            url = urls.get(svc)
-            if not url:
-                continue
-            want = self.p["targets"][svc]["version"] if svc in self.p["targets"] else None
-            reason = "no answer"
-            while True:
-                reason = check_healthcheck(self.http_get, url, want)
-                if reason is None or time.time() >= deadline:
-                    break
-                time.sleep(0.5)
-            self.result["services"][svc]["smoke"] = reason or "ok"
-            if reason:
-                return "%s: GET %s: %s" % (svc, url, reason)
-        return self._browser(services) or self._extra_checks()
-
-    def _extra_checks(self):
-        """None if every extra check of the inventory passes (a URL or a command on the host), else the reason."""
-        results = self.result.setdefault("extra_checks", [])
-        for number, check in enumerate(self.p.get("extra_checks") or [], 1):
-            name = check.get("name") or "check %d" % number
-            if check.get("command"):
-                argv = check["command"]
-                rc, out, err = self.run(argv if isinstance(argv, list) else ["/bin/sh", "-c", argv])
-                reason = None if rc == 0 else "exit %s: %s" % (rc, (err or out).strip()[-500:])
-            elif check.get("url"):
-                reason = self._check_url(check)
-            else:
-                reason = "has neither a url nor a command"
-            results.append({"name": name, "result": reason or "ok"})
-            if reason:
-                return "extra check %r failed: %s" % (name, reason)
-        return None
-
-    def _check_url(self, check):
-        deadline = time.time() + float(self.p.get("smoke_timeout", 30))
-        want = str(check.get("status", "2xx"))
-        while True:
-            try:
-                status, body = self.http_get(check["url"])
-                ok_status = str(status) == want or (want == "2xx" and 200 <= status < 300)
-                if not ok_status:
-                    reason = "GET %s answered HTTP %s, expected %s" % (check["url"], status, want)
-                elif check.get("contains") and check["contains"] not in body:
-                    reason = "GET %s: %r not in the answer" % (check["url"], check["contains"])
-                else:
-                    return None
-            except Exception as exc:  # noqa: BLE001 - any transport error is a failed check
-                reason = "GET %s: no answer (%s)" % (check["url"], exc)
-            if time.time() >= deadline:
-                return reason
-            time.sleep(0.5)
-
-    def _browser(self, services):
-        """None if every configured browser check passes, else the reason."""
-        checks = self.p.get("browser_checks") or {}
-        for svc in services:
-            check = checks.get(svc)
-            if not check:
-                continue
-            version = self.p["targets"][svc]["version"] if svc in self.p["targets"] else ""
-            spec = {
-                "url": check["url"],
-                "selector": check.get("selector") or "body",
-                "expect": (check.get("expect") or "").replace("{version}", version),
-                "executable": self.p.get("browser_executable") or "/usr/bin/chromium",
-                "timeout_ms": int(float(self.p.get("smoke_timeout", 30)) * 1000),
-            }
-            reason = _browser.run_check(self.run, self.state.dir, self.p.get("browser_python") or "python3", spec)
-            self.result["services"][svc]["browser"] = reason or "ok"
-            if reason:
-                return "%s: %s" % (svc, reason)
-        return None
+        """None if every check of the release passes (``_checks``: /healthcheck, browser, extra), else the reason."""
+        return _checks.run_release(self.p, services, self.result, self.http_get, self.run, self.state.dir)
 
     def _running(self, services, old, new):
         """service -> the version its container runs now (from ``compose ps``), as far as the pins tell."""
@@ -634,14 +559,4 @@ def previous_version(history, svc, current, bad):
     for version in reversed(seen):
         if version != current and version not in bad:
             return version
-    return None
-
-
-def check_healthcheck(http_get, url, version):
-    """None if ``url`` answers 2xx with success true (and data.version == version), else why not."""
-    info = healthcheck(lambda u, _timeout: http_get(u), url, 5)
-    if info["error"]:
-        return info["error"]
-    if version and info["version"] is not None and info["version"] != version:
-        return "it runs version %s, not %s" % (info["version"], version)
     return None

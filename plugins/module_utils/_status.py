@@ -26,10 +26,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 
-from ansible_collections.aegee.deploy.plugins.module_utils._healthcheck import healthcheck
-from ansible_collections.aegee.deploy.plugins.module_utils import _compose, _dotenv, _semver
+from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _compose, _dotenv, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import Compose, ComposeCliError, project_files
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError
 
@@ -164,25 +162,6 @@ def inspect(run, kind, ids, cwd=None):
         if isinstance(obj, dict) and obj.get("Id"):
             found[obj["Id"]] = obj
     return found, problem
-
-
-def _healthchecks(http_get, urls, timeout):
-    """GET every URL at the same time (a service that does not answer costs one timeout, not one each)."""
-    results = {}
-
-    def one(svc, url):
-        results[svc] = healthcheck(http_get, url, timeout)
-
-    threads = [threading.Thread(target=one, args=(svc, url)) for svc, url in sorted(urls.items()) if url]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout + 5)
-    for svc, url in urls.items():
-        if url and svc not in results:
-            results[svc] = {"url": url, "status": None, "success": None, "version": None,
-                            "error": "no answer within %ss" % timeout}
-    return results
 
 
 def _pick_container(entries):
@@ -355,7 +334,7 @@ def collect(params, run, http_get):
     if problem:
         warnings.append(problem)
 
-    checks = _healthchecks(http_get, smoke_urls, timeout) if smoke_urls else {}
+    checks = _checks.read_healthchecks(http_get, smoke_urls, timeout) if smoke_urls else {}
 
     managed = (state.get("managed") or {}).get("pins") or {}
     current = state.get("current") or {}

@@ -255,7 +255,6 @@ import signal
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.aegee.deploy.plugins.module_utils._args import (
     deploy_root_problem,
@@ -267,6 +266,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose import Compo
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
+from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
 from ansible_collections.aegee.deploy.plugins.module_utils._names import SERVICE_RE
 from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
@@ -343,10 +343,6 @@ def main():
         return module.run_command(
             argv, cwd=cwd, data=data, binary_data=data is not None, environ_update={"LC_ALL": "C"}
         )
-
-    def http_get(url):
-        resp = open_url(url, method="GET", timeout=5, validate_certs=False, follow_redirects="safe")
-        return resp.getcode(), resp.read().decode("utf-8", "replace")
 
     release = Release(p, run, http_get, check_mode=module.check_mode)
     # A dropped SSH connection or a killed controller must not cut the transaction in half: it runs to its end

@@ -256,24 +256,10 @@ lock:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.aegee.deploy.plugins.module_utils._args import deploy_root_problem, deploy_root_spec
+from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
 from ansible_collections.aegee.deploy.plugins.module_utils._status import collect
-
-try:
-    from urllib.error import HTTPError
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    HTTPError = None
-
-
-def http_get(url, timeout):
-    try:
-        resp = open_url(url, method="GET", timeout=timeout, validate_certs=False, follow_redirects="safe")
-        return resp.getcode(), resp.read().decode("utf-8", "replace")
-    except HTTPError as exc:
-        body = exc.read() if hasattr(exc, "read") else b""
-        return exc.code, (body or b"").decode("utf-8", "replace")
 
 
 def main():

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _semver
+from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import is_state_dir
 from ansible_collections.aegee.deploy.plugins.module_utils._names import SERVICE_RE, SERVICE_RULE
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import RegistryError, parse_reference
@@ -390,6 +390,9 @@ def check_inventory(hostvars, hosts, groups=None, need=None, one_environment=Fal
             if hv.get(name) is not None:
                 for problem in check(hv[name]):
                     add("%s %s" % (name, problem), host)
+        # the checks of the release (aegee_extra_checks, aegee_browser_checks, aegee_browser_python): _checks
+        for problem in _checks.inventory_problems(hv, skip={name for h, name in reported if h == host}):
+            add(problem, host)
         if hv.get("aegee_registry_username") and not hv.get("aegee_registry_password"):
             add("aegee_registry_username is set but aegee_registry_password is not: set the password (from vault)",
                 host)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -98,14 +97,3 @@ def testbed():
 @pytest.fixture(scope="session")
 def registry_password(testbed):
     return testbed["password"]
-
-
-# the reliability report (docs/reliability.md): its marker, fixture and hooks
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# pytest finds the fixture and hooks by their names in this module
-from reliability import (  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
-    pytest_configure,
-    pytest_runtest_makereport,
-    pytest_sessionfinish,
-    reliability,
-)

@@ -14,6 +14,8 @@ import subprocess
 
 from conftest import HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, http_json, playbook, run, service_url
 
+from ansible_collections.aegee.deploy.tests.support.docker_ps import by_service, ps_argv
+
 SERVICES = sorted(SERVICE_PORT_SUFFIX)
 # results after which the containers of a release's services run its new version
 RUNS_NEW = ("success", "unchanged")
@@ -29,16 +31,7 @@ def state_dir(host):
 
 
 def containers(project):
-    out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", "label=com.docker.compose.project=%s" % project, "--format", "{{json .}}"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    found = {}
-    for line in out.splitlines():
-        c = json.loads(line)
-        labels = dict(kv.split("=", 1) for kv in c["Labels"].split(",") if "=" in kv)
-        found[labels.get("com.docker.compose.service")] = c
-    return found
+    return by_service(subprocess.run(ps_argv(project), capture_output=True, text=True, check=True).stdout)
 
 
 def ids(host):

@@ -9,7 +9,6 @@ edit), and restores the file and releases the lock afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from conftest import HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, playbook
 
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState
+from ansible_collections.aegee.deploy.tests.support.docker_ps import VERSION_LABEL, by_service, labels, ps_argv
 
 SERVICES = sorted(SERVICE_PORT_SUFFIX)
 HOST = "staging-1"
@@ -34,17 +34,8 @@ def root(host):
 
 def running(project):
     """service -> (container id, configured image, version label) of the project's running containers."""
-    out = subprocess.run(
-        ["docker", "ps", "--filter", "label=com.docker.compose.project=%s" % project, "--format", "{{json .}}"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    found = {}
-    for line in out.splitlines():
-        c = json.loads(line)
-        labels = dict(kv.split("=", 1) for kv in c["Labels"].split(",") if "=" in kv)
-        found[labels["com.docker.compose.service"]] = (c["ID"], c["Image"], labels.get(
-            "org.opencontainers.image.version"))
-    return found
+    out = subprocess.run(ps_argv(project, stopped=False), capture_output=True, text=True, check=True).stdout
+    return {svc: (c["ID"], c["Image"], labels(c).get(VERSION_LABEL)) for svc, c in by_service(out).items()}
 
 
 def table_rows(stdout, host):

@@ -87,6 +87,23 @@ def test_a_setting_whose_template_failed_is_said_once():
     ]
 
 
+def test_inventory_problems_refuses_malformed_checks_naming_them():
+    # what a role's first task sees, before any host is contacted
+    hostvars = HostVars(s1=dict(GOOD, aegee_extra_checks=[{"name": "database migrations"}],
+                                aegee_browser_checks={"core": {"url": "http://127.0.0.1:8084/"}}))
+    assert inventory_problems(["s1"], hostvars, need=["aegee_deploy_root"]) == [
+        'aegee_extra_checks[0] "database migrations": has neither url nor command: give a url to GET from the host, '
+        "or a command to run on it (on s1)",
+        "aegee_browser_python is not set: the browser check of core needs a Python with Playwright on the host, "
+        "such as /opt/playwright/bin/python (on s1)"]
+
+
+def test_a_browser_python_whose_template_failed_is_said_once():
+    hostvars = HostVars(s1=dict(GOOD, aegee_browser_python=StrictUndefined(name="venv"),
+                                aegee_browser_checks={"core": {"url": "http://127.0.0.1:8084/"}}))
+    assert inventory_problems(["s1"], hostvars) == ["aegee_browser_python of s1 cannot be used: 'venv' is undefined"]
+
+
 @pytest.mark.parametrize(("hosts", "kwargs", "message"), [("s1", {}, "expects a list of host names"),
                                                           (["s1"], {"need": ["aegee_colour"]}, "unknown settings")])
 def test_inventory_problems_misuse(hosts, kwargs, message):

@@ -248,34 +248,16 @@ class FakeRegistry:
                     user, _sent = self._basic_user()
                     if user:
                         return True
-                    self._error(
-                        401,
-                        "UNAUTHORIZED",
-                        "authentication required",
-                        {"WWW-Authenticate": self._challenge(scope)},
-                        head=head,
-                    )
-                    return False
-                # bearer
-                if auth.startswith("Bearer "):
+                elif auth.startswith("Bearer "):
                     grant = registry.tokens.get(auth[7:])
                     if grant is not None and (scope is None or scope in grant[1]):
                         return True
-                    self._error(
-                        401,
-                        "UNAUTHORIZED",
-                        "insufficient scope",
-                        {"WWW-Authenticate": self._challenge(scope, "insufficient_scope")},
-                        head=head,
-                    )
-                    return False
-                self._error(
-                    401,
-                    "UNAUTHORIZED",
-                    "authentication required",
-                    {"WWW-Authenticate": self._challenge(scope)},
-                    head=head,
-                )
+                    return self._unauthorized(scope, head, "insufficient scope", "insufficient_scope")
+                return self._unauthorized(scope, head, "authentication required")
+
+            def _unauthorized(self, scope, head, message, error=None):
+                challenge = {"WWW-Authenticate": self._challenge(scope, error)}
+                self._error(401, "UNAUTHORIZED", message, challenge, head=head)
                 return False
 
             def _token(self):

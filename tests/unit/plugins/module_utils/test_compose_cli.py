@@ -12,24 +12,7 @@ import pytest
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _compose_cli as cc
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import Compose, ComposeCliError
-
-
-class FakeRun:
-    """Answers commands by their argv prefix; records every call."""
-
-    def __init__(self, answers=None, default=(0, "", "")):
-        self.answers = list((answers or {}).items())
-        self.default = default
-        self.calls = []
-
-    def __call__(self, argv, cwd=None, data=None):
-        self.calls.append((list(argv), cwd, data))
-        for prefix, answer in self.answers:
-            if list(argv[: len(prefix)]) == list(prefix):
-                if isinstance(answer, Exception):
-                    raise answer
-                return answer
-        return self.default
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
 
 
 # ------------------------------------------------------------------ durations

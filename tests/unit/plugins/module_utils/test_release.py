@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 
 import pytest
@@ -15,11 +14,11 @@ from ansible_collections.aegee.deploy.plugins.module_utils import _release
 from ansible_collections.aegee.deploy.plugins.module_utils._release import (
     Release,
     ReleaseError,
-    check_healthcheck,
     previous_version,
     render,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, empty_state
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "compose", "core-docker-compose.yml")
 DIGEST = "sha256:" + "c" * 64
@@ -117,70 +116,7 @@ def test_previous_version(history, svc, current, bad, expected):
     assert previous_version(history, svc, current, bad) == expected
 
 
-# ---------------------------------------------------------- check_healthcheck
-
-
-def answer(status, body):
-    return lambda url: (status, body)
-
-
-def test_healthcheck_ok():
-    body = json.dumps({"success": True, "data": {"version": "1.5.0"}})
-    assert check_healthcheck(answer(200, body), "http://x/healthcheck", "1.5.0") is None
-    assert check_healthcheck(answer(204, body), "http://x/healthcheck", None) is None
-    # JSON served as text/plain or as bytes works just the same: only the body counts
-    assert check_healthcheck(answer(200, body.encode()), "http://x/healthcheck", "1.5.0") is None
-
-
-@pytest.mark.parametrize(
-    "body",
-    [json.dumps({"success": True}), json.dumps({"success": True, "data": "text"}),
-     json.dumps({"success": True, "data": {"name": "core"}})],
-)
-def test_healthcheck_without_a_version_is_not_compared(body):
-    assert check_healthcheck(answer(200, body), "u", "1.5.0") is None
-
-
-@pytest.mark.parametrize(
-    ("http_get", "reason"),
-    [
-        (answer(200, "OK"), "HTTP 200, the body is not a JSON object: 'OK'"),
-        (answer(200, "<html>" + "x" * 500), "HTTP 200, the body is not a JSON object: '<html>" + "x" * 114 + "'"),
-        (answer(200, b"\xff\xfe"), "HTTP 200, the body is not a JSON object: '\ufffd\ufffd'"),
-        (answer(200, json.dumps([1])), "HTTP 200, the body is not a JSON object: '[1]'"),
-        (answer(200, json.dumps({"success": False})), "success is not true"),
-        (answer(200, json.dumps({"success": "true"})), "success is not true"),
-        (answer(200, json.dumps({"data": {"version": "1.5.0"}})), "success is not true"),
-        (answer(200, json.dumps({"success": True, "data": {"version": "1.4.2"}})), "it runs version 1.4.2, not 1.5.0"),
-        (answer(200, json.dumps({"success": True, "data": {"version": 2}})), "it runs version 2, not 1.5.0"),
-        (answer(500, json.dumps({"success": False})), "HTTP 500"),
-        (answer(500, json.dumps({"success": True, "data": {"version": "1.5.0"}})), "HTTP 500"),
-        (answer(500, "boom"), "HTTP 500, the body is not a JSON object: 'boom'"),
-        (answer(301, ""), "HTTP 301, the body is not a JSON object: ''"),
-        (answer(404, json.dumps({"success": True})), "HTTP 404"),
-    ],
-)
-def test_healthcheck_failures(http_get, reason):
-    assert check_healthcheck(http_get, "u", "1.5.0") == reason
-
-
-def test_healthcheck_transport_error():
-    def refused(url):
-        raise ConnectionRefusedError(111, "Connection refused")
-
-    assert check_healthcheck(refused, "u", "1.5.0") == "no answer ([Errno 111] Connection refused)"
-
-
 # ------------------------------------------------------------ Release (unit)
-
-
-class FakeRun:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, argv, cwd=None, data=None):
-        self.calls.append(list(argv))
-        return 0, "", ""
 
 
 def make_release(tmp_path, **params):

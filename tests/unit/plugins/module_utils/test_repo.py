@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _dotenv, _repo
 from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
 
 BRANCH = "stable"
 GIT_ID = ["-c", "user.name=Test Author", "-c", "user.email=test@example.org", "-c", "commit.gpgsign=false"]
@@ -307,9 +308,7 @@ def test_failed_fast_forward_keeps_the_tools_edits(origin, host):
 
 
 def test_git_error_names_the_command():
-    def failing(argv, cwd=None, data=None):
-        return 128, "", "fatal: not a git repository\n"
-
+    failing = FakeRun(default=(128, "", "fatal: not a git repository\n"))
     with pytest.raises(RepoError, match=r"git rev-parse --abbrev-ref HEAD failed in /nowhere: fatal: not a git"):
         _repo.update("/nowhere", BRANCH, render, failing)
 

@@ -10,10 +10,10 @@ import os
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _status
 from ansible_collections.aegee.deploy.plugins.modules import release_info
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import WARNINGS, patch_exits, run_main
 
 REG = "localhost:5000/aegee"
 D_CORE = "sha256:" + "c" * 64
@@ -301,27 +301,6 @@ def test_healthcheck_compared_with_what_runs_when_the_container_is_not_the_pin(r
     assert drift[-1] == "/healthcheck answers version 1.3.0, but the container runs 1.5.0"
 
 
-@pytest.mark.parametrize(
-    ("answer", "version", "error"),
-    [
-        ((200, '{"success":true,"data":{"version":"1.5.0"}}'), "1.5.0", None),
-        ((200, b'{"success":true,"data":{"version":"1.5.0"}}'), "1.5.0", None),
-        ((200, '{"success":true}'), None, None),
-        ((200, '{"success":false,"data":{"version":"1.5.0"}}'), "1.5.0", "success is not true"),
-        ((503, '{"success":false}'), None, "HTTP 503"),
-        ((200, "<html>nginx</html>"), None, "not a JSON object"),
-        ((200, "[1, 2]"), None, "not a JSON object"),
-    ],
-)
-def test_healthcheck_parsing(answer, version, error):
-    info = _status.healthcheck(lambda url, timeout: answer, "http://h/healthcheck", 3)
-    assert info["version"] == version
-    if error is None:
-        assert info["error"] is None
-    else:
-        assert error in info["error"]
-
-
 def test_no_state_yet_still_reports_containers_and_pins(root):
     os.unlink(os.path.join(root, ".aegee/state.json"))
     os.unlink(os.path.join(root, ".aegee/history.jsonl"))
@@ -386,39 +365,18 @@ def test_interpolate(text, env, expected):
 # --------------------------------------------------------------- the module
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
 @pytest.fixture
 def module_exits(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w, **kw: warnings.append(w))
-    return warnings
+    """exit_json/fail_json raise (module_harness); the warnings the module gave."""
+    patch_exits(monkeypatch)
+    return WARNINGS
 
 
 def test_module_main_reads_without_changing_anything(root, module_exits, monkeypatch):
     docker = healthy_docker()
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: docker(argv))
     before = {p: os.stat(os.path.join(root, p)).st_mtime_ns for p in (".env", ".aegee/state.json")}
-    with patch_module_args({"root": root, "_ansible_check_mode": True}):
-        with pytest.raises(ExitJson) as exc:
-            release_info.main()
-    result = exc.value.args[0]
+    result = run_main(release_info.main, {"root": root, "_ansible_check_mode": True})
     assert result["changed"] is False and result["services"]["core"]["pinned_version"] == "1.5.0"
     assert "warnings" not in result
     assert any("corrupt" in w for w in module_exits)
@@ -437,7 +395,4 @@ def test_module_main_reads_without_changing_anything(root, module_exits, monkeyp
     ],
 )
 def test_module_refuses_bad_options(module_exits, args, message):
-    with patch_module_args(args):
-        with pytest.raises(FailJson) as exc:
-            release_info.main()
-    assert message in exc.value.args[0]["msg"]
+    assert message in run_main(release_info.main, args, expect="fail")["msg"]

@@ -9,10 +9,9 @@ import os
 import shutil
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.aegee.deploy.plugins.modules import compose_pin
-from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import ExitJson, FailJson
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import run_main
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "compose", "core-docker-compose.yml")
 DIGEST = "sha256:" + "ab" * 32
@@ -26,11 +25,8 @@ def compose(tmp_path):
     return path
 
 
-def run(args, expect=ExitJson):
-    with patch_module_args(args):
-        with pytest.raises(expect) as exc:
-            compose_pin.main()
-    return exc.value.args[0]
+def run(args, expect="exit"):
+    return run_main(compose_pin.main, args, expect)
 
 
 def test_pin_then_idempotent(compose):
@@ -79,7 +75,7 @@ def test_backup(compose):
 )
 def test_bad_input_fails_and_leaves_file(compose, args, pattern):
     original = compose.read_bytes()
-    result = run(dict(args, path=str(compose)), expect=FailJson)
+    result = run(dict(args, path=str(compose)), expect="fail")
     assert pytest.importorskip("re").search(pattern, result["msg"])
     assert compose.read_bytes() == original
 
@@ -93,12 +89,12 @@ def test_bad_input_fails_and_leaves_file(compose, args, pattern):
     ],
 )
 def test_option_relations(compose, args, pattern):
-    result = run(dict(args, path=str(compose)), expect=FailJson)
+    result = run(dict(args, path=str(compose)), expect="fail")
     assert pytest.importorskip("re").search(pattern, result["msg"])
 
 
 def test_missing_file(tmp_path):
-    result = run({"path": str(tmp_path / "nope.yml"), "service": "core", "tag": "1"}, expect=FailJson)
+    result = run({"path": str(tmp_path / "nope.yml"), "service": "core", "tag": "1"}, expect="fail")
     assert result["msg"] == f"compose file {tmp_path / 'nope.yml'} does not exist"
 
 
@@ -111,7 +107,7 @@ def test_write_failure_is_reported_and_file_untouched(compose, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(_fileio.os, "fsync", full)
-    result = run({"path": str(compose), "service": "core", "tag": "1"}, expect=FailJson)
+    result = run({"path": str(compose), "service": "core", "tag": "1"}, expect="fail")
     assert "no space left on device" in result["msg"]
     assert result["changed"] is False
     monkeypatch.undo()

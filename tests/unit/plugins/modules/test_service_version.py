@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.aegee.deploy.plugins.modules import service_version
-from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import ExitJson, FailJson
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import run_main
 
 PACKAGE = '{\n  "name": "core",\n  "version": "1.38.1",\n  "private": true\n}\n'
 LOCK = (
@@ -27,11 +26,8 @@ def checkout(tmp_path):
     return tmp_path
 
 
-def run(args, expect=ExitJson):
-    with patch_module_args(args):
-        with pytest.raises(expect) as exc:
-            service_version.main()
-    return exc.value.args[0]
+def run(args, expect="exit"):
+    return run_main(service_version.main, args, expect)
 
 
 def test_read(checkout):
@@ -89,12 +85,12 @@ def test_prerelease_token(tmp_path):
 def test_errors(checkout, args, pattern):
     import re
 
-    result = run(dict(args, path=str(checkout)), expect=FailJson)
+    result = run(dict(args, path=str(checkout)), expect="fail")
     assert re.search(pattern, result["msg"]), result["msg"]
     assert (checkout / "package.json").read_text() == PACKAGE
 
 
 def test_non_semver_current(tmp_path):
     (tmp_path / "VERSION").write_text("v1.0\n")
-    result = run({"path": str(tmp_path), "bump": "patch"}, expect=FailJson)
+    result = run({"path": str(tmp_path), "bump": "patch"}, expect="fail")
     assert "is not a semantic version" in result["msg"] and "VERSION" in result["msg"]

@@ -297,14 +297,39 @@ def test_missing_settings_are_named_with_their_hosts(name):
         ("aegee_smoke_urls", {"core": "http://x/ y"}, "is not an http:// or https:// URL"),
         ("aegee_deploy_env", "A=1", "aegee_deploy_env must be a mapping of .env variable to value, got str"),
         ("aegee_registry_password", None, "aegee_registry_username is set but aegee_registry_password is not"),
+        ("aegee_extra_checks", [{"name": "api"}], 'aegee_extra_checks[0] "api": has neither url nor command'),
+        ("aegee_extra_checks", [{"url": "http://h/", "status": "gone"}],
+         "aegee_extra_checks[0]: status 'gone' is not an HTTP status"),
+        ("aegee_extra_checks", "curl http://h/", "aegee_extra_checks must be a list of checks"),
+        ("aegee_browser_checks", {"frontend": {"url": "http://h/"}}, "aegee_browser_checks frontend: unknown "
+                                                                     "service 'frontend'"),
+        ("aegee_browser_checks", {"core": {"selector": "#app"}}, "aegee_browser_checks core: has no url"),
+        ("aegee_browser_python", "", "aegee_browser_python must be the path (or command) of a Python"),
     ],
 )
 def test_wrong_settings(name, value, message):
     changes = {name: value}
     if name == "aegee_registry_password":
         changes["aegee_registry_username"] = "deployer"
+    if name == "aegee_browser_checks":
+        changes["aegee_browser_python"] = "/opt/playwright/bin/python"
     found = inventory({"s1": host(**changes)})
     assert len(found) == 1 and message in found[0] and found[0].endswith("(on s1)"), found
+
+
+def test_the_checks_of_the_inventory_are_refused_naming_the_check():
+    checks = {"aegee_extra_checks": [{"name": "gateway", "url": "http://h/"}, {"name": "migrations"}],
+              "aegee_browser_checks": {"core": {"url": "http://h/", "expect": "MyAEGEE"}}}
+    assert inventory({"s1": host(**checks), "s2": host(**checks)}) == [
+        'aegee_extra_checks[1] "migrations": has neither url nor command: give a url to GET from the host, or a '
+        "command to run on it (on s1, s2)",
+        "aegee_browser_python is not set: the browser check of core needs a Python with Playwright on the host, "
+        "such as /opt/playwright/bin/python (on s1, s2)"]
+    fixed = {"aegee_browser_python": "/opt/pw/bin/python",
+             "aegee_browser_checks": checks["aegee_browser_checks"],
+             "aegee_extra_checks": [{"name": "gateway", "url": "http://h/", "status": 404},
+                                    {"name": "migrations", "command": "true"}]}
+    assert inventory({"s1": host(**fixed)}) == []
 
 
 def test_several_environments_are_refused_when_one_is_wanted():
