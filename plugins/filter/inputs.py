@@ -5,7 +5,7 @@
 
 Documentation of each filter is in the ``<name>.yml`` file next to this one;
 the checks themselves are ``check_inputs`` and ``check_inventory`` in
-``plugins/module_utils/_plan.py``, next to the planning that relies on them.
+``plugins/plugin_utils/_inputs.py``, which the ``release_plan`` action uses too.
 Filters run on the controller, so a bad value is refused before any host is
 contacted.
 """
@@ -18,12 +18,12 @@ from ansible.errors import AnsibleError, AnsibleFilterError
 from jinja2 import Undefined
 from jinja2.exceptions import UndefinedError
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _plan
+from ansible_collections.aegee.deploy.plugins.plugin_utils import _inputs
 
 # what inventory_problems reads of each host; of the password only whether it is set
 READ = ("aegee_services", "aegee_deploy_root", "aegee_deploy_repo_url", "aegee_deploy_repo_branch",
         "aegee_environment", "aegee_promote_from", "aegee_registry", "aegee_registry_username", "group_names",
-        "aegee_service_ports", "aegee_smoke_urls", "aegee_deploy_env",
+        "aegee_service_ports", "aegee_smoke_urls", "aegee_deploy_env", "aegee_state_dir",
         "aegee_extra_checks", "aegee_browser_checks", "aegee_browser_python")
 
 
@@ -32,8 +32,8 @@ def input_problems(values, catalogue=None, prefix="", empty_is_default=False):
     if not isinstance(values, Mapping):
         raise AnsibleFilterError("input_problems expects a mapping of input name to value")
     try:
-        return _plan.check_inputs(dict(values), catalogue=catalogue, prefix=prefix,
-                                  empty_is_default=bool(empty_is_default))
+        return _inputs.check_inputs(dict(values), catalogue=catalogue, prefix=prefix,
+                                    empty_is_default=bool(empty_is_default))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -70,11 +70,11 @@ def inventory_problems(hosts, hostvars, groups=None, need=None, one_environment=
     """The problems with the inventory settings of ``hosts`` (read from ``hostvars``); [] when all is well."""
     if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError("inventory_problems expects a list of host names, such as ansible_play_hosts_all")
-    need = list(_plan.INVENTORY) if need is None else list(need)
-    unknown = [n for n in need if n not in _plan.INVENTORY]
+    need = list(_inputs.INVENTORY) if need is None else list(need)
+    unknown = [n for n in need if n not in _inputs.INVENTORY]
     if unknown:
         raise AnsibleFilterError("inventory_problems: need names unknown settings %s (known: %s)"
-                                 % (", ".join(unknown), ", ".join(_plan.INVENTORY)))
+                                 % (", ".join(unknown), ", ".join(_inputs.INVENTORY)))
     groups = dict(groups or {})
     problems = []
     reported = set()
@@ -82,7 +82,7 @@ def inventory_problems(hosts, hostvars, groups=None, need=None, one_environment=
     for source in {seen[h].get("aegee_promote_from") for h in hosts}:
         if isinstance(source, str) and groups.get(source) and groups[source][0] not in seen:
             seen[groups[source][0]] = _read(hostvars, groups[source][0], problems, reported)
-    return problems + _plan.check_inventory(seen, list(hosts), groups, need, bool(one_environment), reported)
+    return problems + _inputs.check_inventory(seen, list(hosts), groups, need, bool(one_environment), reported)
 
 
 class FilterModule:

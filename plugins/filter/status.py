@@ -4,8 +4,9 @@
 """Status filters: status_rows, status_table (used by the aegee.deploy.status role).
 
 Documentation of each filter is in the ``<name>.yml`` file next to this one;
-the logic is in ``plugins/module_utils/_status.py``, next to the host side
-that produces the ``release_info`` results these filters read.
+the logic is in ``plugins/plugin_utils/_status_table.py`` (controller only);
+the ``release_info`` results these filters read come from
+``plugins/module_utils/_status.py`` on the hosts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _status
+from ansible_collections.aegee.deploy.plugins.plugin_utils import _status_table
 
 
 def _plain(value):
@@ -36,14 +37,14 @@ def status_rows(hosts, registry=None):
             raise AnsibleFilterError("status_rows: every entry needs at least 'host' and 'info', got %r" % (h,))
     if registry is not None and not isinstance(registry, Mapping):
         raise AnsibleFilterError("status_rows: registry must be a mapping of service to image_version_info result")
-    return _status.rows(hosts, _plain(registry) if registry else {})
+    return _status_table.rows(hosts, _plain(registry) if registry else {})
 
 
 def status_table(rows):
     """The rows as aligned text lines, followed by one line per drift and lock."""
     if not isinstance(rows, (list, tuple)):
         raise AnsibleFilterError("status_table expects the list that status_rows returns")
-    return _status.table(_plain(rows))
+    return _status_table.table(_plain(rows))
 
 
 class FilterModule:

@@ -22,8 +22,8 @@ release state folder (for the browser script).
 Who uses the table: the release gate of deploy and rollback (``run_release``), the status read and the smoke
 role (``read_healthchecks``, through ``release_info``; the smoke role's verdict is ``smoke_problems``), and the
 inventory checks on the controller, before any host is contacted (``inventory_problems``, through
-``_plan.check_inventory``). A new kind is one validator, one runner and one row of ``KINDS``; its inventory
-form goes into ``extra_kind`` and ``EXTRA_KEYS``.
+``plugin_utils._inputs.check_inventory``). A new kind is one validator, one runner and one row of ``KINDS``; its
+inventory form goes into ``extra_kind`` and ``EXTRA_KEYS``.
 """
 
 from __future__ import annotations

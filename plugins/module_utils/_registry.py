@@ -76,18 +76,6 @@ _CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\
 _LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 
 
-def registry_argument_spec():
-    """Connection options shared by modules that talk to a registry (doc fragment ``aegee.deploy.registry``)."""
-    return {
-        "registry": {"type": "str"},
-        "username": {"type": "str"},
-        "password": {"type": "str", "no_log": True},
-        "validate_certs": {"type": "bool", "default": True},
-        "timeout": {"type": "int", "default": 30},
-        "retries": {"type": "int", "default": 3},
-    }
-
-
 def is_valid_tag(text):
     """True if ``text`` can be an image tag (``[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}``)."""
     return isinstance(text, str) and bool(_TAG_RE.match(text))

@@ -33,6 +33,8 @@ requirements:
   - git, Docker Engine and Docker Compose v2 (C(docker compose)) on the target
   - ruamel.yaml >= 0.17.21 and semver on the target (Debian packages C(python3-ruamel.yaml), C(python3-semver))
 extends_documentation_fragment:
+  - aegee.deploy.deploy_root
+  - aegee.deploy.registry
   - aegee.deploy.attributes
 attributes:
   check_mode:
@@ -50,12 +52,8 @@ attributes:
       - A second run with the same versions changes no file and restarts no container (it is still recorded in the
         history as C(unchanged)).
 options:
-  root:
-    description: The deploy repo checkout on the host; cloned from O(repo_url) when absent.
-    type: path
-    required: true
   repo_url:
-    description: Git URL of the deploy repo's origin.
+    description: Git URL of the deploy repo's origin; O(root) is cloned from it when absent.
     type: str
     required: true
   branch:
@@ -142,15 +140,6 @@ options:
     description: The Chromium the checks launch (Debian's C(chromium) package).
     type: path
     default: /usr/bin/chromium
-  registry:
-    description: Registry to log in to before pulling (host and port).
-    type: str
-  registry_username:
-    description: Registry user; no login when empty.
-    type: str
-  registry_password:
-    description: Registry password.
-    type: str
   lock_ttl:
     description:
       - Seconds after which the lock counts as stale when its process cannot be checked.
@@ -170,10 +159,6 @@ options:
         entry records C(recovered_lock).
     type: bool
     default: false
-  state_dir:
-    description: Folder of the release state inside O(root) (lock, history, state); kept out of git.
-    type: str
-    default: .aegee
   actor:
     description: Who runs the release (user and CI job), recorded in the lock and the history.
     type: str
@@ -211,8 +196,8 @@ EXAMPLES = r"""
     smoke_urls:
       core: http://127.0.0.1:8084/healthcheck
     registry: registry.example.org
-    registry_username: deployer
-    registry_password: "{{ vault_registry_password }}"
+    username: deployer
+    password: "{{ vault_registry_password }}"
     actor: "{{ lookup('ansible.builtin.env', 'USER') }}"
 
 - name: Roll core back to 1.5.0 and mark 1.5.1 bad
@@ -266,18 +251,23 @@ evidence:
   type: str
 """
 
-import os
 import signal
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aegee.deploy.plugins.module_utils._args import (
+    deploy_root_problem,
+    deploy_root_spec,
+    registry_login,
+    registry_login_spec,
+)
 from ansible_collections.aegee.deploy.plugins.module_utils._compose import ComposeError
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
 from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
-from ansible_collections.aegee.deploy.plugins.module_utils._plan import SERVICE_RE
+from ansible_collections.aegee.deploy.plugins.module_utils._names import SERVICE_RE
 from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
 from ansible_collections.aegee.deploy.plugins.module_utils._semver import HAS_SEMVER
@@ -304,54 +294,50 @@ def _targets(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            repo_url=dict(type="str", required=True),
-            branch=dict(type="str", required=True),
-            env=dict(type="dict", default={}),
-            files=dict(type="list", elements="str"),
-            services=dict(type="dict", required=True),
-            action=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
-            mark_bad=dict(type="dict", default={}),
-            reason=dict(type="str"),
-            force=dict(type="bool", default=False),
-            hold_bad=dict(type="bool", default=False),
-            whole_release=dict(type="bool", default=False),
-            smoke_urls=dict(type="dict", default={}),
-            smoke_timeout=dict(type="int", default=30),
-            browser_checks=dict(type="dict", default={}),
-            extra_checks=dict(type="list", elements="dict", default=[]),
-            browser_python=dict(type="str", default="python3"),
-            browser_executable=dict(type="path", default="/usr/bin/chromium"),
-            registry=dict(type="str"),
-            registry_username=dict(type="str"),
-            registry_password=dict(type="str", no_log=True),
-            lock_ttl=dict(type="int", default=900),
-            lock_wait=dict(type="int", default=0),
-            break_stale_lock=dict(type="bool", default=False),
-            state_dir=dict(type="str", default=".aegee"),
-            actor=dict(type="str"),
-            controller=dict(type="str"),
-            controller_pid=dict(type="int"),
-            environment=dict(type="str"),
-            run_id=dict(type="str"),
-        ),
-        required_together=[("registry", "registry_username", "registry_password")],
-        supports_check_mode=True,
+    argument_spec = deploy_root_spec()
+    argument_spec.update(registry_login_spec())
+    argument_spec.update(
+        repo_url=dict(type="str", required=True),
+        branch=dict(type="str", required=True),
+        env=dict(type="dict", default={}),
+        files=dict(type="list", elements="str"),
+        services=dict(type="dict", required=True),
+        action=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
+        mark_bad=dict(type="dict", default={}),
+        reason=dict(type="str"),
+        force=dict(type="bool", default=False),
+        hold_bad=dict(type="bool", default=False),
+        whole_release=dict(type="bool", default=False),
+        smoke_urls=dict(type="dict", default={}),
+        smoke_timeout=dict(type="int", default=30),
+        browser_checks=dict(type="dict", default={}),
+        extra_checks=dict(type="list", elements="dict", default=[]),
+        browser_python=dict(type="str", default="python3"),
+        browser_executable=dict(type="path", default="/usr/bin/chromium"),
+        lock_ttl=dict(type="int", default=900),
+        lock_wait=dict(type="int", default=0),
+        break_stale_lock=dict(type="bool", default=False),
+        actor=dict(type="str"),
+        controller=dict(type="str"),
+        controller_pid=dict(type="int"),
+        environment=dict(type="str"),
+        run_id=dict(type="str"),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_SEMVER:
         module.fail_json(msg="the Python package semver is required on the host (Debian: apt install python3-semver)")
     p = dict(module.params)
-    if not os.path.isabs(p["root"]) or ".." in p["root"].split("/"):
-        module.fail_json(msg="root must be an absolute path without '..', got %r" % p["root"])
-    if p["state_dir"].startswith("/") or ".." in p["state_dir"].split("/") or not p["state_dir"].strip("/."):
-        module.fail_json(msg="state_dir must be a folder name inside root, got %r" % p["state_dir"])
+    problem = deploy_root_problem(p)
+    if problem:
+        module.fail_json(msg=problem)
     p["targets"] = _targets(module)
     p["controller"] = p["controller"] or ""
-    if p["registry"]:
-        p["registry_login"] = {"registry": p["registry"], "username": p["registry_username"],
-                               "password": p["registry_password"]}
+    try:
+        login = registry_login(p)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if login:
+        p["registry_login"] = login
 
     def run(argv, cwd=None, data=None):
         return module.run_command(

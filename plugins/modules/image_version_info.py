@@ -29,6 +29,7 @@ author:
   - aegee.deploy contributors (@aegee)
 extends_documentation_fragment:
   - aegee.deploy.registry
+  - aegee.deploy.registry.api
   - aegee.deploy.attributes
   - aegee.deploy.attributes.info_module
 attributes:
@@ -40,7 +41,8 @@ options:
       - The image repository, without tag or digest.
       - V(aegee/core) is C(aegee/core) on Docker Hub; V(core) is C(library/core) there.
       - A first path component with a V(.) or V(:), or V(localhost), names the registry
-        (V(localhost:5000/aegee/core), V(registry.example.org:5000/team/app)); it wins over O(registry).
+        (V(localhost:5000/aegee/core), V(registry.example.org:5000/team/app)); it wins over O(registry), and the
+        module warns when both name a registry and they differ.
       - A reference with a tag or digest (V(aegee/core:1.4.2)) is refused; ask for the tag with O(version).
     type: str
     required: true
@@ -202,6 +204,7 @@ nearest:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
+from ansible_collections.aegee.deploy.plugins.module_utils._args import registry_spec
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import (
     RegistryClient,
     RegistryError,
@@ -211,12 +214,11 @@ from ansible_collections.aegee.deploy.plugins.module_utils._registry import (
     is_valid_tag,
     normalize_registry,
     parse_reference,
-    registry_argument_spec,
 )
 
 
 def argument_spec():
-    spec = registry_argument_spec()
+    spec = registry_spec()
     spec.update(
         {
             "image": {"type": "str", "required": True},

@@ -34,17 +34,10 @@ requirements:
   - Docker Engine and Docker Compose v2 (C(docker compose)) on the target
   - ruamel.yaml >= 0.17.21 on the target (Debian C(python3-ruamel.yaml)), to read the compose files
 extends_documentation_fragment:
+  - aegee.deploy.deploy_root
   - aegee.deploy.attributes
   - aegee.deploy.attributes.info_module
 options:
-  root:
-    description: The deploy repo checkout on the host.
-    type: path
-    required: true
-  state_dir:
-    description: The folder inside O(root) that holds the release state (C(state.json), C(history.jsonl), C(lock)).
-    type: str
-    default: .aegee
   files:
     description: Compose files of the project relative to O(root), in order. Default is the real deploy repo shape.
     type: list
@@ -262,31 +255,26 @@ lock:
   type: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aegee.deploy.plugins.module_utils._args import deploy_root_problem, deploy_root_spec
 from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
 from ansible_collections.aegee.deploy.plugins.module_utils._status import collect
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            state_dir=dict(type="str", default=".aegee"),
-            files=dict(type="list", elements="str"),
-            history=dict(type="int", default=20),
-            smoke_urls=dict(type="dict", default={}),
-            timeout=dict(type="int", default=5),
-        ),
-        supports_check_mode=True,
+    argument_spec = deploy_root_spec()
+    argument_spec.update(
+        files=dict(type="list", elements="str"),
+        history=dict(type="int", default=20),
+        smoke_urls=dict(type="dict", default={}),
+        timeout=dict(type="int", default=5),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = dict(module.params)
-    if not os.path.isabs(p["root"]):
-        module.fail_json(msg="root must be an absolute path, got %r" % p["root"])
-    if p["state_dir"].startswith("/") or ".." in p["state_dir"].split("/") or not p["state_dir"].strip("/."):
-        module.fail_json(msg="state_dir must be a folder name inside root, got %r" % p["state_dir"])
+    problem = deploy_root_problem(p)
+    if problem:
+        module.fail_json(msg=problem)
     if p["history"] < 0:
         module.fail_json(msg="history must be 0 or more, got %d" % p["history"])
     if p["timeout"] <= 0:

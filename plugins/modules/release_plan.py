@@ -10,8 +10,10 @@ module: release_plan
 short_description: Decide the exact version and digest of each service for a release
 version_added: 0.1.0
 description:
-  - Runs once per release, normally on the controller (C(delegate_to=localhost), C(run_once=true)), before any host
-    is touched, and returns the exact version and manifest digest each requested service gets.
+  - Runs once per release (C(run_once=true)), before any host is touched, and returns the exact version and manifest
+    digest each requested service gets.
+  - An action that runs in the controller's own process, whatever the task's host or C(delegate_to); nothing is
+    sent to or run on a host. This file only documents it (the code is the action plugin of the same name).
   - A routine deploy (no O(version)) to an environment without O(promote_from) resolves C(latest) in the registry to
     the version tag with the same digest, so nothing floats on the hosts.
   - An explicit O(version) applies to exactly one service and must exist in the registry; otherwise the error names
@@ -24,8 +26,10 @@ description:
 author:
   - aegee.deploy contributors (@aegee)
 requirements:
-  - semver (Python package)
+  - semver (Python package) on the controller
 extends_documentation_fragment:
+  - aegee.deploy.registry
+  - aegee.deploy.registry.api
   - aegee.deploy.attributes
   - aegee.deploy.attributes.info_module
 options:
@@ -51,27 +55,6 @@ options:
     description: Allow an explicit version the source environment has not verified.
     type: bool
     default: false
-  registry:
-    description: Registry for catalogue images that name none (default Docker Hub).
-    type: str
-  username:
-    description: Registry user.
-    type: str
-  password:
-    description: Registry password; never returned or logged.
-    type: str
-  validate_certs:
-    description: Verify the registry's TLS certificate.
-    type: bool
-    default: true
-  timeout:
-    description: Seconds per registry request.
-    type: int
-    default: 30
-  retries:
-    description: Retries on HTTP 429 and 5xx answers, with exponential backoff.
-    type: int
-    default: 3
 seealso:
   - module: aegee.deploy.image_version_info
   - module: aegee.deploy.compose_release
@@ -116,54 +99,3 @@ services:
   type: list
   elements: str
 """
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.aegee.deploy.plugins.module_utils import _semver
-from ansible_collections.aegee.deploy.plugins.module_utils._plan import (
-    PlanError,
-    Planner,
-    RegistryError,
-    check_version_input,
-    parse_services,
-)
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            catalogue=dict(type="dict", required=True),
-            services=dict(type="raw"),
-            version=dict(type="str"),
-            promote_from=dict(type="str"),
-            source_state=dict(type="dict"),
-            force=dict(type="bool", default=False),
-            registry=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            timeout=dict(type="int", default=30),
-            retries=dict(type="int", default=3),
-        ),
-        supports_check_mode=True,
-    )
-    if not _semver.HAS_SEMVER:
-        module.fail_json(msg=missing_required_lib("semver"))
-    p = module.params
-    try:
-        services = parse_services(p["services"])
-        version = check_version_input(p["version"], services)
-        planner = Planner(p["catalogue"], registry=p["registry"], username=p["username"], password=p["password"],
-                          validate_certs=p["validate_certs"], timeout=p["timeout"], retries=p["retries"])
-        targets = planner.plan(services, version=version, promote_from=p["promote_from"],
-                               source_state=p["source_state"], force=p["force"])
-    except (PlanError, RegistryError) as exc:
-        module.fail_json(msg=str(exc))
-    for message in planner.messages:
-        module.warn(message)
-    module.exit_json(changed=False, targets=targets, explicit=version not in (None, "", "latest"),
-                     services=sorted(targets))
-
-
-if __name__ == "__main__":
-    main()

@@ -30,7 +30,9 @@ from hypothesis import strategies as st
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _compose, _fileio, _registry
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, empty_state
-from ansible_collections.aegee.deploy.plugins.modules import compose_release, image_version_info, release_plan
+from ansible_collections.aegee.deploy.plugins.action import release_plan
+from ansible_collections.aegee.deploy.plugins.modules import compose_release, image_version_info
+from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import argument_spec_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 THIS_FILE = os.path.relpath(os.path.abspath(__file__), REPO)
@@ -514,30 +516,13 @@ def test_ssh_host_key_checking_stays_on(reliability):
 # --------------------------------------------------------------------------- S6 no_log
 
 
-class _Captured(Exception):
-    pass
-
-
-def argument_spec_of(module, monkeypatch):
-    """The argument_spec ``module.main()`` gives AnsibleModule (captured, main() stops there)."""
-    captured = {}
-
-    def recorder(*args, **kwargs):
-        captured.update(kwargs.get("argument_spec") or args[0])
-        raise _Captured
-
-    with monkeypatch.context() as patched, pytest.raises(_Captured):
-        patched.setattr(module, "AnsibleModule", recorder)
-        module.main()
-    return captured
-
-
 def secret_options(spec, prefix=""):
-    """(name, no_log) of every option, suboptions included, whose name says it holds a secret."""
+    """(name, no_log) of every option, suboptions included, whose name or alias says it holds a secret."""
     out = []
     for name, option in spec.items():
-        if re.search(r"password|passwd|token|secret", name):
-            out.append((prefix + name, option.get("no_log") is True))
+        for known_as in [name, *option.get("aliases", [])]:
+            if re.search(r"password|passwd|token|secret", known_as):
+                out.append((prefix + known_as, option.get("no_log") is True))
         if isinstance(option.get("options"), dict):
             out += secret_options(option["options"], prefix + name + ".")
     return out
@@ -546,15 +531,18 @@ def secret_options(spec, prefix=""):
 @pytest.mark.reliability("security", "S6", "Modules mark the registry password no_log and never print it")
 def test_secret_options_are_no_log(reliability, monkeypatch, capsys):
     expected = {"image_version_info": "password", "release_plan": "password", "compose_release": "registry_password"}
+    specs = {"image_version_info": argument_spec_of(image_version_info, monkeypatch),
+             # an action plugin: its argument spec, not a module's main()
+             "release_plan": release_plan.argument_spec(),
+             "compose_release": argument_spec_of(compose_release, monkeypatch)}
     found = {}
-    for module in (image_version_info, release_plan, compose_release):
-        name = module.__name__.rsplit(".", 1)[1]
-        secrets = secret_options(argument_spec_of(module, monkeypatch))
+    for name, spec in specs.items():
+        secrets = secret_options(spec)
         assert (expected[name], True) in secrets, name
         assert all(no_log for _option, no_log in secrets), (name, secrets)
         found[name] = ", ".join(option for option, _no_log in secrets)
     reliability.checked(
-        "argument_spec of image_version_info, release_plan and compose_release: every option named "
+        "argument_spec of image_version_info, release_plan and compose_release: every option or alias named "
         "like a password, token or secret has no_log=True (%s)"
         % "; ".join("%s: %s" % item for item in sorted(found.items()))
     )

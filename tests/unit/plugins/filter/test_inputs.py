@@ -1,7 +1,7 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""input_problems and inventory_problems: the playbooks' first tasks (the checks are in _plan, tested there)."""
+"""input_problems and inventory_problems: the playbooks' first tasks (the checks are in plugin_utils/_inputs)."""
 
 from __future__ import annotations
 
@@ -109,3 +109,9 @@ def test_a_browser_python_whose_template_failed_is_said_once():
 def test_inventory_problems_misuse(hosts, kwargs, message):
     with pytest.raises(AnsibleFilterError, match=message):
         inventory_problems(hosts, HostVars(s1=GOOD), **kwargs)
+
+
+def test_inventory_problems_reads_the_state_dir():
+    hostvars = HostVars(s1=dict(GOOD, aegee_state_dir="../elsewhere"))
+    found = inventory_problems(["s1"], hostvars, {"staging": ["s1"]})
+    assert len(found) == 1 and found[0].startswith("aegee_state_dir must be a folder inside aegee_deploy_root")

@@ -48,3 +48,21 @@ def run_main(main, args, expect="exit"):
         with pytest.raises(ExitJson if expect == "exit" else FailJson) as exc:
             main()
     return exc.value.args[0]
+
+
+class _Captured(Exception):
+    pass
+
+
+def argument_spec_of(module, monkeypatch):
+    """The argument_spec ``module.main()`` gives AnsibleModule (captured, main() stops there)."""
+    captured = {}
+
+    def recorder(*args, **kwargs):
+        captured.update(kwargs.get("argument_spec") or args[0])
+        raise _Captured
+
+    with monkeypatch.context() as patched, pytest.raises(_Captured):
+        patched.setattr(module, "AnsibleModule", recorder)
+        module.main()
+    return captured

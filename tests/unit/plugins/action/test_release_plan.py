@@ -1,7 +1,10 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Drive release_plan's main(): input errors before any registry call, a plan against a real HTTP registry."""
+"""Drive the release_plan action's run(): input errors before any registry call, a plan against a real HTTP registry.
+
+The action runs in the controller's process: the fake connection fails the test if it is used.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,18 @@ import socket
 
 import pytest
 
-from ansible_collections.aegee.deploy.plugins.modules import release_plan
+from ansible_collections.aegee.deploy.plugins.action import release_plan
+from ansible_collections.aegee.deploy.tests.unit.plugins.action.action_harness import run_action
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import FakeRegistry
-from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness import WARNINGS, run_main
 
 PASSWORD = "Plan-Secret-4b3a2c"
 
 
-def run_module(args, expect="exit"):
-    return run_main(release_plan.main, args, expect)
+def run_module(args, expect="exit", check_mode=False):
+    """The action's result; it failed when ``expect`` is ``fail``, and did not otherwise."""
+    result = run_action(release_plan.ActionModule, "aegee.deploy.release_plan", args, check_mode=check_mode)
+    assert bool(result.get("failed")) is (expect == "fail"), result
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +136,7 @@ def test_forced_promotion_warns(registry):
                          "source_state": state, "force": True, "registry": registry.url, "username": "deployer",
                          "password": PASSWORD})
     assert result["targets"]["core"]["source"] == "forced, not verified on staging"
-    assert WARNINGS == ["core 1.5.0 is not verified on staging; deploying it because force is set"]
+    assert result["warnings"] == ["core 1.5.0 is not verified on staging; deploying it because force is set"]
 
 
 def test_promotion_needs_no_registry(dead_address):
@@ -140,3 +146,27 @@ def test_promotion_needs_no_registry(dead_address):
     assert result["targets"] == {"core": {"version": "1.4.2", "digest": "sha256:" + "2" * 64,
                                           "source": "verified on staging"}}
     assert result["explicit"] is False
+
+
+def test_the_registry_options_of_compose_release_are_accepted(registry):
+    """registry_username/registry_password (compose_release's older names) are aliases of username/password."""
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.4.1", "registry": registry.url,
+                         "registry_username": "deployer", "registry_password": PASSWORD})
+    assert result["targets"]["core"]["digest"] == registry.digests[("aegee/core", "1.4.1")]
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_check_mode_makes_the_same_plan(registry):
+    args = {"catalogue": CATALOGUE, "registry": registry.url, "username": "deployer", "password": PASSWORD}
+    assert run_module(args, check_mode=True) == run_module(args)
+
+
+def test_an_unknown_option_is_refused():
+    result = run_module({"catalogue": CATALOGUE, "servicez": "core"}, expect="fail")
+    assert "Unsupported parameters" in result["msg"] and "servicez" in result["msg"]
+
+
+def test_without_semver_the_controller_is_told(monkeypatch):
+    monkeypatch.setattr(release_plan._semver, "HAS_SEMVER", False)
+    result = run_module({"catalogue": CATALOGUE, "services": "core"}, expect="fail")
+    assert "semver" in result["msg"] and "controller" in result["msg"]

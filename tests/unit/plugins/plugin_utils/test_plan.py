@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _plan
-from ansible_collections.aegee.deploy.plugins.module_utils._plan import PlanError, Planner, check_version_input
-from ansible_collections.aegee.deploy.plugins.module_utils._plan import parse_services as ps
+from ansible_collections.aegee.deploy.plugins.plugin_utils import _plan
+from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import PlanError, check_version_input
+from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import parse_services as ps
+from ansible_collections.aegee.deploy.plugins.plugin_utils._plan import Planner
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import FakeRegistry
 
 # ----------------------------------------------------------------- services

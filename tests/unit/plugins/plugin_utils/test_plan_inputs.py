@@ -1,14 +1,14 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What a person gives the playbooks and roles, and the inventory they need: _plan.check_inputs, check_inventory."""
+"""What a person gives the playbooks and roles, and the inventory they need: _inputs.check_inputs, check_inventory."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _plan
-from ansible_collections.aegee.deploy.plugins.module_utils._plan import check_inputs, check_inventory, kind, shown
+from ansible_collections.aegee.deploy.plugins.plugin_utils import _inputs
+from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import check_inputs, check_inventory, kind, shown
 
 CATALOGUE = {"core": {"image": "aegee/core"}, "events": {"image": "aegee/events"}}
 LONG = "x" * 5000
@@ -83,13 +83,13 @@ def test_role_defaults_are_not_given():
 # ------------------------------------------------------------------ refused, per input
 
 
-@pytest.mark.parametrize("key", sorted(_plan.INPUTS))
+@pytest.mark.parametrize("key", sorted(_inputs.INPUTS))
 def test_every_input_refuses_empty_and_names_itself(key):
     if key == "html_path":
         assert problems(html_path="") == []
         return
     message = one(**{key: ""})
-    assert message.startswith("%s is empty: use %s" % (key, _plan.INPUTS[key][0]))
+    assert message.startswith("%s is empty: use %s" % (key, _inputs.INPUTS[key][0]))
     assert message.endswith(", or leave it out")
 
 
@@ -107,7 +107,7 @@ def test_booleans(key, value):
      ("history", 0, 100000)],
 )
 def test_whole_numbers(key, low, high):
-    accepted = _plan.INPUTS[key][0]
+    accepted = _inputs.INPUTS[key][0]
     assert problems(**{key: low}) == [] and problems(**{key: str(high)}) == []
     for value, why in [(low - 1, "is out of range"), (high + 1, "is out of range"),
                        ("abc", "is not a whole number"), ("-5", "is not a whole number"),
@@ -130,7 +130,7 @@ def test_serial(value, why):
     if value == []:
         assert one(serial=value).startswith("serial is empty")
         return
-    assert one(serial=value) == "serial=%s %s: use %s" % (shown(value), why, _plan.INPUTS["serial"][0])
+    assert one(serial=value) == "serial=%s %s: use %s" % (shown(value), why, _inputs.INPUTS["serial"][0])
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_serial(value, why):
 )
 def test_reason(value, why):
     message = one(reason=value)
-    assert message == "reason=%s %s: use %s" % (shown(value), why, _plan.INPUTS["reason"][0])
+    assert message == "reason=%s %s: use %s" % (shown(value), why, _inputs.INPUTS["reason"][0])
     assert LONG not in message
 
 
@@ -213,7 +213,7 @@ def test_several_problems_are_all_named():
 def test_prefix_names_the_role_variables():
     found = check_inputs({"services": "../x", "force": "maybe"}, prefix="deploy_", empty_is_default=True)
     assert found == [
-        "deploy_services: '../x' is not a service name (%s)" % _plan.SERVICE_RULE,
+        "deploy_services: '../x' is not a service name (%s)" % _inputs.SERVICE_RULE,
         "deploy_force='maybe' is not a boolean: use true or false",
     ]
 
@@ -259,10 +259,10 @@ def test_a_good_inventory():
     assert inventory({"s1": host(aegee_services=None)}, need=["aegee_deploy_root"]) == []
 
 
-@pytest.mark.parametrize("name", sorted(_plan.INVENTORY))
+@pytest.mark.parametrize("name", sorted(_inputs.INVENTORY))
 def test_missing_settings_are_named_with_their_hosts(name):
     found = inventory({"p1": host(**{name: None}), "p2": host(**{name: None}), "p3": host()})
-    assert found == ["%s is not set: define it in the inventory (%s) (on p1, p2)" % (name, _plan.INVENTORY[name])]
+    assert found == ["%s is not set: define it in the inventory (%s) (on p1, p2)" % (name, _inputs.INVENTORY[name])]
 
 
 @pytest.mark.parametrize(
@@ -358,4 +358,31 @@ def test_promote_from_needs_a_group_with_a_readable_first_host():
 def test_a_host_without_variables():
     assert inventory({}, hosts=["ghost"], need=["aegee_deploy_root"]) == [
         "aegee_deploy_root is not set: define it in the inventory (%s) (on ghost)"
-        % _plan.INVENTORY["aegee_deploy_root"]]
+        % _inputs.INVENTORY["aegee_deploy_root"]]
+
+
+@pytest.mark.parametrize("value", ["../state", "/var/lib/aegee", "", ".", 5])
+def test_a_state_dir_outside_the_deploy_root_is_refused(value):
+    found = inventory({"s1": host(aegee_state_dir=value)})
+    assert found == ["aegee_state_dir must be a folder inside aegee_deploy_root, such as .aegee (relative, without "
+                     "'..'), got %s (on s1)" % shown(value)]
+
+
+@pytest.mark.parametrize("value", [".aegee", "release-state", "var/aegee"])
+def test_a_state_dir_inside_the_deploy_root(value):
+    assert inventory({"s1": host(aegee_state_dir=value)}) == []
+
+
+def test_the_promotion_sources_state_dir_is_checked():
+    """Promotion reads state.json from the source's aegee_state_dir: a wrong one is refused before any host."""
+    groups = {"staging": ["s1"], "production": ["p1"]}
+    prod = host(aegee_promote_from="staging")
+    assert inventory({"p1": prod, "s1": host(aegee_state_dir="release-state")}, hosts=["p1"], groups=groups) == []
+    found = inventory({"p1": prod, "s1": host(aegee_state_dir="/var/lib/aegee")}, hosts=["p1"], groups=groups)
+    assert found == ["aegee_state_dir of s1 (the first host of aegee_promote_from=staging, whose release state is "
+                     "read) must be a folder inside aegee_deploy_root, such as .aegee (relative, without '..'), got "
+                     "'/var/lib/aegee' (on p1)"]
+    # a source in the play is checked as one of its hosts, once
+    found = inventory({"p1": prod, "s1": host(aegee_state_dir="/var/lib/aegee")}, hosts=["p1", "s1"], groups=groups)
+    assert found == ["aegee_state_dir must be a folder inside aegee_deploy_root, such as .aegee (relative, without "
+                     "'..'), got '/var/lib/aegee' (on s1)"]
