@@ -64,7 +64,8 @@ integration: install
 	AEGEE_REQUIRE_DOCKER=1 pytest -q tests/integration
 
 # The molecule scenarios (deploy, promote, rollback, failure) against the
-# testbed hosts, with their own deploy roots, projects and images.
+# testbed hosts, with their own deploy roots, projects and images; and
+# `default` (molecule looks for one), the syntax check of every playbook.
 molecule: install
 	molecule test --all
 
