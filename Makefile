@@ -12,13 +12,13 @@ LATEST ?= yes
 export AEGEE_RELIABILITY_DIR := $(CURDIR)/build/reliability
 
 .PHONY: help install testbed-up testbed-down testbed-publish testbed-check-clean \
-        demo test unit integration molecule soak reliability lint sanity bench build clean
+        demo test unit integration molecule soak reliability lint galaxy-import sanity bench build clean
 
 help:
 	@echo "make demo          bring the testbed up, deploy staging, promote to production"
 	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
 	@echo "make testbed-up | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
-	@echo "make unit | integration | molecule | lint | sanity | bench | build"
+	@echo "make unit | integration | molecule | lint | galaxy-import | sanity | bench | build"
 	@echo "make soak [CYCLES=40] [SEED=n]   deploy/rollback cycles with random faults (testbed up)"
 
 install:
@@ -42,12 +42,13 @@ demo: testbed-up
 	ansible-playbook playbooks/status.yml
 	@echo "The testbed keeps running; 'make testbed-down' stops it."
 
-# The whole suite: lint, unit tests, then the testbed and everything that
+# The whole suite: lint, Galaxy's import check, unit tests, then the testbed and everything that
 # runs against it; the testbed is taken down (and checked clean) whatever
 # happened.
 test: install
 	@rc=0; rm -rf "$(AEGEE_RELIABILITY_DIR)"; \
 	$(MAKE) --no-print-directory lint || rc=1; \
+	$(MAKE) --no-print-directory galaxy-import || rc=1; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory testbed-up && \
 	  { $(MAKE) --no-print-directory integration || rc=1; \
@@ -64,7 +65,8 @@ integration: install
 	AEGEE_REQUIRE_DOCKER=1 pytest -q tests/integration
 
 # The molecule scenarios (deploy, promote, rollback, failure) against the
-# testbed hosts, with their own deploy roots, projects and images.
+# testbed hosts, with their own deploy roots, projects and images; and
+# `default` (molecule looks for one), the syntax check of every playbook.
 molecule: install
 	molecule test --all
 
@@ -80,6 +82,10 @@ soak: testbed-up
 
 lint: install
 	tests/lint.sh
+
+# Galaxy's import check (galaxy-importer, ansible-test off) on the built tarball
+galaxy-import: install
+	tests/galaxy_import.sh
 
 sanity: install
 	tests/sanity.sh

@@ -21,13 +21,13 @@ pkill -f '/tmp/aegee-ansible-cp/' 2>/dev/null || true
 
 # sshd of each host, and the sessions it forked.
 for h in "${HOSTS[@]}"; do
-  read -r name addr _ <<<"$h"
+  read -r name _ <<<"$h"
   pf=$RUN/sshd-$name.pid
   if pid_alive "$pf"; then
     master=$(cat "$pf")
-    sessions=$(pgrep -P "$master" || true)
+    mapfile -t sessions < <(pgrep -P "$master" || true)
     stop_pid "$pf" "sshd of $name"
-    [ -z "$sessions" ] || kill -KILL $sessions 2>/dev/null || true
+    [ ${#sessions[@]} -eq 0 ] || kill -KILL "${sessions[@]}" 2>/dev/null || true
   fi
 done
 
@@ -37,15 +37,15 @@ if docker_up; then
   projects=$(docker ps -a --format '{{.Label "com.docker.compose.project"}}' | sort -u \
     | grep -E '^(myaegee-|aegee-test-)' || true)
   for p in $projects; do
-    ids=$(docker ps -aq --filter "label=com.docker.compose.project=$p")
-    [ -z "$ids" ] || { say "removing containers of $p"; docker rm -f $ids >/dev/null; }
+    mapfile -t ids < <(docker ps -aq --filter "label=com.docker.compose.project=$p")
+    [ ${#ids[@]} -eq 0 ] || { say "removing containers of $p"; docker rm -f "${ids[@]}" >/dev/null; }
   done
   nets=$(docker network ls --format '{{.Name}}' | grep -E '^(myaegee-|aegee-test-)' || true)
   for n in $nets; do docker network rm "$n" >/dev/null 2>&1 || true; done
   if ! pid_alive "$RUN/dockerd.pid"; then
     # not our engine: take our images out of it, leave it running
-    imgs=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$REGISTRY/aegee/" || true)
-    [ -z "$imgs" ] || docker rmi -f $imgs >/dev/null 2>&1 || true
+    mapfile -t imgs < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$REGISTRY/aegee/" || true)
+    [ ${#imgs[@]} -eq 0 ] || docker rmi -f "${imgs[@]}" >/dev/null 2>&1 || true
   fi
 fi
 

@@ -17,6 +17,7 @@ APT_PACKAGES=(
   python3-ruamel.yaml  # host-side modules edit compose files round-trip
   python3-semver
   chromium             # browser checks (Playwright drives Debian's chromium)
+  shellcheck           # ansible-test sanity's shellcheck test (skipped without it)
 )
 
 missing=()

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # Shared settings and helpers of the local testbed. Sourced, not run.
+# shellcheck disable=SC2034  # the settings are read by the scripts that source this file
 set -euo pipefail
 
 TESTBED_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

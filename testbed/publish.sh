@@ -7,7 +7,9 @@
 source "$(dirname "$0")/lib.sh"
 
 service=${1:-}; version=${2:-}
-[ -n "$service" ] && [ -n "$version" ] || die "usage: publish.sh SERVICE VERSION (LATEST=no, BROKEN=health|page optional)"
+if [ -z "$service" ] || [ -z "$version" ]; then
+  die "usage: publish.sh SERVICE VERSION (LATEST=no, BROKEN=health|page optional)"
+fi
 [[ "$service" =~ ^[a-z][a-z0-9-]{0,40}$ ]] || die "service '$service' is not a plain lowercase name"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "version '$version' is not a semantic version"
 latest=${LATEST:-yes}

@@ -3,7 +3,7 @@
 #   testbed/retag.sh core 1.5.0
 source "$(dirname "$0")/lib.sh"
 service=${1:-}; version=${2:-}
-[ -n "$service" ] && [ -n "$version" ] || die "usage: retag.sh SERVICE VERSION"
+if [ -z "$service" ] || [ -z "$version" ]; then die "usage: retag.sh SERVICE VERSION"; fi
 [[ "$service" =~ ^[a-z][a-z0-9-]{0,40}$ ]] || die "service '$service' is not a plain lowercase name"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "version '$version' is not a semantic version"
 export DOCKER_CONFIG=$TESTBED_ROOT/ci-docker

@@ -96,7 +96,7 @@ cp "$ssh_dir/id_ed25519.pub" "$ssh_dir/authorized_keys"
 chmod 0600 "$ssh_dir/authorized_keys"
 : >"$ssh_dir/known_hosts.new"
 for h in "${HOSTS[@]}"; do
-  read -r name addr project prefix env <<<"$h"
+  read -r name addr project _ env <<<"$h"
   hd=$TESTBED_ROOT/hosts/$name
   mkdir -p "$hd/docker" "$hd/srv"
   chmod 0700 "$hd"

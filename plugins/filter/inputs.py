@@ -1,7 +1,7 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Input filters: input_problems, inventory_problems (the first task of the playbooks and roles).
+"""Input filters: input_problems, inventory_problems (the first task of the playbooks and roles), service_names.
 
 Documentation of each filter is in the ``<name>.yml`` file next to this one;
 the checks themselves are ``check_inputs`` and ``check_inventory`` in
@@ -35,6 +35,14 @@ def input_problems(values, catalogue=None, prefix="", empty_is_default=False):
         return _inputs.check_inputs(dict(values), catalogue=catalogue, prefix=prefix,
                                     empty_is_default=bool(empty_is_default))
     except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def service_names(value, name="services"):
+    """The names in ``value`` (a list, or names separated by commas; empty: []), parsed as input_problems does."""
+    try:
+        return _inputs.parse_services(value, name)
+    except _inputs.PlanError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
 
@@ -87,4 +95,5 @@ def inventory_problems(hosts, hostvars, groups=None, need=None, one_environment=
 
 class FilterModule:
     def filters(self):
-        return {"input_problems": input_problems, "inventory_problems": inventory_problems}
+        return {"input_problems": input_problems, "inventory_problems": inventory_problems,
+                "service_names": service_names}

@@ -1,15 +1,22 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""input_problems and inventory_problems: the playbooks' first tasks (the checks are in plugin_utils/_inputs)."""
+"""input_problems, inventory_problems, service_names: the playbooks' first tasks (the checks are in plugin_utils/_inputs)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from ansible.errors import AnsibleError, AnsibleFilterError, AnsibleUndefinedVariable
 from jinja2 import StrictUndefined
 
-from ansible_collections.aegee.deploy.plugins.filter.inputs import FilterModule, input_problems, inventory_problems
+from ansible_collections.aegee.deploy.plugins.filter.inputs import (
+    FilterModule,
+    input_problems,
+    inventory_problems,
+    service_names,
+)
 
 GOOD = {
     "aegee_services": {"core": {"image": "aegee/core"}},
@@ -35,7 +42,7 @@ class Vars(dict):
 
 
 def test_registered():
-    assert set(FilterModule().filters()) == {"input_problems", "inventory_problems"}
+    assert set(FilterModule().filters()) == {"input_problems", "inventory_problems", "service_names"}
 
 
 def test_input_problems():
@@ -45,6 +52,27 @@ def test_input_problems():
     assert input_problems({"services": "x y"}, prefix="smoke_") == [
         "smoke_services: 'x y' is not a service name (lowercase letters, digits, '-', '_', '.', at most 63 "
         "characters; no spaces, slashes or shell characters)"]
+
+
+@pytest.mark.parametrize(("value", "names"), [
+    (None, []), ("", []), ([], []), ("core", ["core"]), ("core, events", ["core", "events"]),
+    (["events", " core", "events"], ["events", "core"]), ("core,core", ["core"]),
+])
+def test_service_names(value, names):
+    assert service_names(value) == names
+
+
+@pytest.mark.parametrize(("value", "name", "message"), [
+    ("core,,events", "services", "services='core,,events' has an empty name"),
+    ("  ", "rollback_services", "rollback_services='  ' is blank"),
+    (5, "smoke_services", "smoke_services must be a comma separated string or a list, got int"),
+    ({"core": {}}, "services", "services must be a comma separated string or a list, got dict"),
+    ("../etc", "services", "services: '../etc' is not a service name"),
+])
+def test_service_names_refuses_what_input_problems_refuses(value, name, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        service_names(value, name)
+    assert input_problems({"services": value}, prefix=name[:-len("services")])[0].startswith(message)
 
 
 @pytest.mark.parametrize(("values", "message"), [("force=maybe", "expects a mapping"),
