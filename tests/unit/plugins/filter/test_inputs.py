@@ -1,7 +1,7 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""input_problems, inventory_problems, service_names: the playbooks' first tasks (the checks are in plugin_utils/_inputs)."""
+"""input_problems, inventory_problems, service_names: the playbooks' first tasks (checks: plugin_utils/_inputs)."""
 
 from __future__ import annotations
 
