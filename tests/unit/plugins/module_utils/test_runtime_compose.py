@@ -13,7 +13,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import C
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runtime, RuntimeFailure
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime_compose import ComposeRuntime
 from ansible_collections.aegee.deploy.plugins.module_utils._runtimes import RUNTIMES, get_runtime
-from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.test_compose_cli import FakeRun
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
 
 COMPOSE = ["docker", "compose", "--project-directory", "/srv/deploy", "-f", "/srv/deploy/base.yml",
            "-f", "/srv/deploy/core.yml"]
