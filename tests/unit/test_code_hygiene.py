@@ -1,7 +1,8 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What reading plugins/ must not find: code that only tests keep alive, an ``except None``, pointers to no file."""
+"""What reading plugins/ must not find: code only tests keep alive, a class over 300 lines, an ``except None``,
+pointers to files that do not exist."""
 
 from __future__ import annotations
 
@@ -52,6 +53,19 @@ def test_no_shared_code_that_only_tests_use():
         if path.split(os.sep)[1] in SHARED:
             defined += ["%s: %s" % (path, name) for name in definitions(tree)]
     assert [d for d in defined if d.rsplit(": ", 1)[1] not in used] == []
+
+
+MAX_CLASS_LINES = 300
+
+
+def test_no_class_over_300_lines():
+    """A class longer than that does more than one job: split it."""
+    long = []
+    for path, text in sources():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                long.append("%s: %s (%d lines)" % (path, node.name, node.end_lineno - node.lineno + 1))
+    assert long == []
 
 
 def test_no_import_fallback_that_an_except_clause_would_catch_as_none():
