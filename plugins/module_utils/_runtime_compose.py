@@ -40,7 +40,7 @@ def _parse_json_list(out):
 
 
 class ComposeRuntime(Runtime):
-    name = "compose"
+    """The deploy repo's project on Docker Compose v2 (``docker compose -f ... -f ...``)."""
 
     def __init__(self, root, files, run):
         super().__init__(root, files, run)
