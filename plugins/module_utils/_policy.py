@@ -167,9 +167,9 @@ def running_versions(services, images, targets, new, old, from_versions):
 
 def failure_message(services, failed, failure, restore_error=None, running=None, restored=False):
     """What a failed release says: what failed and why, and what runs now (``services``: the per-service report)."""
-    msg = "deploy of %s failed: %s. " % (", ".join("%s %s -> %s" % (s, (services.get(s) or {}).get("from") or "(none)",
-                                                                      (services.get(s) or {}).get("to"))
-                                                   for s in failed), failure)
+    info = {s: services.get(s) or {} for s in failed}
+    what = ", ".join("%s %s -> %s" % (s, info[s].get("from") or "(none)", info[s].get("to")) for s in failed)
+    msg = "deploy of %s failed: %s. " % (what, failure)
     if restore_error:
         msg += ("RESTORE FAILED: %s. Running now: %s. The host needs attention now: deploy a version that works "
                 "(-e service=... -e version=...)." % (

@@ -85,8 +85,6 @@ def test_previous_version(history, svc, current, bad, expected):
     assert previous_version(history, svc, current, bad) == expected
 
 
-
-
 # -------------------------------------------------------------- check_targets
 
 
@@ -267,8 +265,8 @@ def test_image_of(svc, managed, image):
 RECORD = {"run_id": "r9", "now": NOW, "actor": "bob"}
 
 
-def recorded(state, result="success", given=None, managed=NEW, **options):
-    return recorded_state(state, result, given or {"core": {"version": "1.5.0", "digest": D5}}, managed,
+def recorded(state, result="success", given=None, managed=None, **options):
+    return recorded_state(state, result, given or {"core": {"version": "1.5.0", "digest": D5}}, managed or NEW,
                           **dict(RECORD, **options))
 
 

@@ -395,7 +395,10 @@ def test_a_release_that_cannot_be_recorded_fails_and_says_so(root, docker, monke
 
 
 def test_a_failed_release_that_cannot_be_recorded_still_says_why_it_failed(root, docker, monkeypatch):
-    monkeypatch.setattr(HostState, "write_state", lambda self, data: (_ for _ in ()).throw(StateError("disk full")))
+    def full_disk(self, data):
+        raise StateError("disk full")
+
+    monkeypatch.setattr(HostState, "write_state", full_disk)
     docker.breaks = {"switch": "container core is unhealthy"}
     rel = release(root, docker)
     with pytest.raises(ReleaseError) as exc:
