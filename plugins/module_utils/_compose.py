@@ -267,6 +267,39 @@ def service_names(services):
     return [k.value for k, _v in services.value if isinstance(k, ScalarNode) and k.value != "<<"]
 
 
+def image_sources(documents):
+    """Which file's ``image:`` Compose uses for each service of a project made of several files.
+
+    ``documents``: ``(name, text)`` in the project's order (``text`` None for a file that could not be
+    read: skipped). Compose merges the files and a later ``image:`` overrides an earlier one, so the
+    image of a service comes from the last file that sets it, or, if none does, the service belongs to
+    the first file that defines it. Returns ``({service: {"file": name, "image": value or None}},
+    warnings)``: a file that is not a compose file is skipped with a warning, one without
+    ``services:`` (a base file with networks and anchors only) silently.
+    """
+    sources, warnings = {}, []
+    for name, text in documents:
+        if text is None:
+            continue
+        try:
+            root = compose_tree(text, name)
+            if isinstance(root, MappingNode) and _mapping_get(root, "services")[1] is None:
+                continue
+            services = services_node(root, name)
+        except ComposeError as exc:
+            warnings.append(str(exc))
+            continue
+        for key, node in services.value:
+            svc = getattr(key, "value", None)
+            if not isinstance(svc, str) or svc == "<<" or not isinstance(node, MappingNode):
+                continue
+            entry = sources.setdefault(svc, {"file": name, "image": None})
+            for k, v in node.value:
+                if getattr(k, "value", None) == "image" and isinstance(v, ScalarNode):
+                    entry.update(file=name, image=v.value)
+    return sources, warnings
+
+
 def _count_refs(root):
     counts = {}
 

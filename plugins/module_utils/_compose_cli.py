@@ -25,6 +25,8 @@ import json
 import os
 import re
 
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
+
 DEFAULT_BASE_FILE = "base-docker-compose.yml"
 DEFAULT_SERVICE_FILE = "{service}/docker/docker-compose.yml"
 
@@ -32,7 +34,7 @@ _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-class ComposeCliError(Exception):
+class ComposeCliError(RuntimeFailure):
     pass
 
 

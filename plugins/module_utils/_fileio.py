@@ -172,9 +172,3 @@ def read_text(path, error=OSError, what="file"):
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
-
-
-def read_bytes(path):
-    """Content of ``path`` as bytes; FileNotFoundError / OSError propagate."""
-    with open(path, "rb") as handle:
-        return handle.read()

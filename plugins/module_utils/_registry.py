@@ -388,23 +388,12 @@ class _Credentials:
 # client
 
 
-class RegistryClient:
-    """Read-only client for one registry.
+class _RegistryHttp:
+    """HTTP to one registry, the part of the client below the registry API.
 
-    ``registry`` is a registry address (``localhost:5000``,
-    ``https://registry.example.org``; None = Docker Hub). Authentication is
-    discovered from the registry's ``GET /v2/`` challenge:
-
-    * ``Bearer`` — a token is fetched from the challenge's ``realm`` with
-      ``service`` and the repository ``scope`` (``repository:NAME:pull``),
-      anonymously or with HTTP basic credentials against the realm; the
-      answer's ``token`` or ``access_token`` is sent as ``Authorization:
-      Bearer …``. Tokens are cached per scope for the life of the client.
-    * ``Basic`` — the credentials are sent with every request.
-
-    Retries: 429 and 5xx answers are retried up to ``retries`` times with
-    exponential backoff (``backoff`` * 2^attempt seconds), honouring
-    ``Retry-After`` up to ``max_wait`` seconds.
+    Bounded retries on 429 and 5xx, timeouts and TLS failures said plainly, every
+    error status turned into a :class:`RegistryError` of its kind, and no
+    credential or token ever in a message.
     """
 
     def __init__(
@@ -418,7 +407,6 @@ class RegistryClient:
         retries=3,
         backoff=1.0,
         max_wait=60.0,
-        page_size=100,
         sleep=None,
     ):
         self.base_url = registry_base_url(registry)
@@ -431,14 +419,9 @@ class RegistryClient:
         self.retries = max(0, int(retries))
         self.backoff = backoff
         self.max_wait = max_wait
-        self.page_size = page_size
         self._sleep = sleep or time.sleep
-        self._challenge = None  # (scheme, params) after ping()
-        self._tokens = {}  # scope -> token
+        self._tokens = {}  # scope -> token (secrets too: scrubbed from messages)
         self.requests = 0  # number of HTTP requests sent (for tests and diagnostics)
-
-    def __repr__(self):
-        return f"RegistryClient(base_url={self.base_url!r}, username={self._creds.username if self._creds else None!r})"
 
     # ---------------------------------------------------------------- safety
 
@@ -598,6 +581,34 @@ class RegistryClient:
             status=status,
             url=url,
         )
+
+
+class RegistryClient(_RegistryHttp):
+    """Read-only client for one registry.
+
+    ``registry`` is a registry address (``localhost:5000``,
+    ``https://registry.example.org``; None = Docker Hub). Authentication is
+    discovered from the registry's ``GET /v2/`` challenge:
+
+    * ``Bearer`` — a token is fetched from the challenge's ``realm`` with
+      ``service`` and the repository ``scope`` (``repository:NAME:pull``),
+      anonymously or with HTTP basic credentials against the realm; the
+      answer's ``token`` or ``access_token`` is sent as ``Authorization:
+      Bearer …``. Tokens are cached per scope for the life of the client.
+    * ``Basic`` — the credentials are sent with every request.
+
+    Retries: 429 and 5xx answers are retried up to ``retries`` times with
+    exponential backoff (``backoff`` * 2^attempt seconds), honouring
+    ``Retry-After`` up to ``max_wait`` seconds.
+    """
+
+    def __init__(self, registry=None, *, page_size=100, **options):
+        super().__init__(registry, **options)
+        self.page_size = page_size
+        self._challenge = None  # (scheme, params) after ping()
+
+    def __repr__(self):
+        return f"RegistryClient(base_url={self.base_url!r}, username={self._creds.username if self._creds else None!r})"
 
     # ------------------------------------------------------------------ auth
 

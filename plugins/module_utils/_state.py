@@ -246,12 +246,6 @@ class HostState:
         self._remove_lock()
         return True
 
-    def break_lock(self):
-        held = self.read_lock()
-        if held is not None:
-            self._remove_lock()
-        return held
-
     def _remove_lock(self):
         try:
             os.unlink(self.lock_path)

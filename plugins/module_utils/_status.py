@@ -7,9 +7,10 @@
 """What runs on a host, what is pinned there, and what the host remembers.
 
 Host side (``release_info`` module): :func:`collect` reads the deploy repo's
-``.env`` and compose files, the release state (``<root>/.aegee``), runs three
-Docker commands in all (``docker compose ps``, one ``docker inspect`` of every
-container, one ``docker image inspect`` of every image) and GETs each service's
+``.env`` and compose files, the release state (``<root>/.aegee``), lists and
+inspects the containers through the runtime (``_runtime``; with Compose:
+``docker compose ps``, one ``docker inspect`` of every container, one
+``docker image inspect`` of every image) and GETs each service's
 ``/healthcheck``. It never changes anything.
 
 The controller side (the ``status_rows`` / ``status_table`` filters of the
@@ -23,12 +24,13 @@ both boundaries.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _compose, _dotenv, _semver
-from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import Compose, ComposeCliError, project_files
+from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError, project_files
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
+from ansible_collections.aegee.deploy.plugins.module_utils._runtimes import get_runtime
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError
 
 VERSION_LABEL = "org.opencontainers.image.version"
@@ -93,75 +95,20 @@ def sort_versions(versions):
 # ---------------------------------------------------------------- the host
 
 
-def _has_services(tree):
-    """Whether the top level of a compose file has a ``services`` key (base files often have none)."""
-    items = getattr(tree, "value", None)
-    if not isinstance(items, list):
-        return True  # not a mapping: let services_node() say what is wrong
-    return any(isinstance(pair, tuple) and getattr(pair[0], "value", None) == "services" for pair in items)
-
-
 def read_pins(root, files, env):
-    """``{service: {"file", "image", "image_resolved"}}`` from the compose files (a later file wins)."""
-    pins, warnings = {}, []
+    """``{service: {"file", "image", "image_resolved"}}`` from the compose files, as Compose merges them."""
+    documents, warnings = [], []
     for name in files:
         path = os.path.join(root, name)
         try:
             with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+                documents.append((name, handle.read()))
         except (OSError, UnicodeDecodeError) as exc:
             warnings.append("cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc))
-            continue
-        try:
-            tree = _compose.compose_tree(text, name)
-            if not _has_services(tree):
-                continue  # base-docker-compose.yml: networks and anchors only
-            services = _compose.services_node(tree, name)
-        except _compose.ComposeError as exc:
-            warnings.append(str(exc))
-            continue
-        for key, node in services.value:
-            svc = getattr(key, "value", None)
-            if not isinstance(svc, str) or svc == "<<" or not isinstance(getattr(node, "value", None), list):
-                continue
-            entry = pins.setdefault(svc, {"file": name, "image": None, "image_resolved": None})
-            for k, v in node.value:
-                if getattr(k, "value", None) == "image" and isinstance(getattr(v, "value", None), str):
-                    entry.update(file=name, image=v.value, image_resolved=interpolate(v.value, env))
-    return pins, warnings
-
-
-def _parse_json_list(out):
-    out = (out or "").strip()
-    if not out:
-        return []
-    try:
-        data = json.loads(out)
-    except ValueError:
-        data = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return data if isinstance(data, list) else [data]
-
-
-def inspect(run, kind, ids, cwd=None):
-    """``{id: object}`` of ``docker inspect`` (kind ``container``) or ``docker image inspect`` (``image``), one call."""
-    ids = sorted({i for i in ids if i})
-    if not ids:
-        return {}, None
-    argv = ["docker", "inspect", "--type", "container"] if kind == "container" else ["docker", "image", "inspect"]
-    rc, out, err = run(argv + ids, cwd=cwd)
-    found, problem = {}, None
-    try:
-        objects = _parse_json_list(out)
-    except ValueError:
-        objects = []
-        problem = "docker %s inspect printed no JSON: %s" % (kind, (out or err or "").strip()[:300])
-    if rc != 0 and problem is None:
-        # some ids vanished between ps and inspect: the others are still printed
-        problem = "docker %s inspect: %s" % (kind, (err or out or "").strip()[:300])
-    for obj in objects:
-        if isinstance(obj, dict) and obj.get("Id"):
-            found[obj["Id"]] = obj
-    return found, problem
+    sources, problems = _compose.image_sources(documents)
+    pins = {svc: {"file": src["file"], "image": src["image"], "image_resolved": interpolate(src["image"], env)}
+            for svc, src in sources.items()}
+    return pins, warnings + problems
 
 
 def _pick_container(entries):
@@ -315,22 +262,22 @@ def collect(params, run, http_get):
     pins, pin_warnings = read_pins(root, files, env)
     warnings.extend(pin_warnings)
 
-    # one docker compose ps, one docker inspect, one docker image inspect
+    # one ps, one inspect of the containers, one of their images
     containers, compose_ok = {}, False
+    runtime = get_runtime(params.get("runtime"))(root, files, run)
     if files:
-        compose = Compose(root, files, run)
         try:
-            for entry in compose.ps():
+            for entry in runtime.ps():
                 if isinstance(entry, dict) and entry.get("Service"):
                     containers.setdefault(entry["Service"], []).append(entry)
             compose_ok = True
-        except (ComposeCliError, ValueError) as exc:
+        except (RuntimeFailure, ValueError) as exc:
             warnings.append("cannot list the containers: %s" % exc)
     chosen = {svc: _pick_container(entries) for svc, entries in containers.items()}
-    details, problem = inspect(run, "container", [c.get("ID") for c in chosen.values()], cwd=root)
+    details, problem = runtime.inspect("container", [c.get("ID") for c in chosen.values()])
     if problem:
         warnings.append(problem)
-    images, problem = inspect(run, "image", [o.get("Image") for o in details.values()], cwd=root)
+    images, problem = runtime.inspect("image", [o.get("Image") for o in details.values()])
     if problem:
         warnings.append(problem)
 

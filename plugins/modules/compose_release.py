@@ -263,13 +263,13 @@ from ansible_collections.aegee.deploy.plugins.module_utils._args import (
     registry_login_spec,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._compose import ComposeError
-from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
 from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
 from ansible_collections.aegee.deploy.plugins.module_utils._names import SERVICE_RE
 from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
 from ansible_collections.aegee.deploy.plugins.module_utils._semver import HAS_SEMVER
 from ansible_collections.aegee.deploy.plugins.module_utils._state import LockHeld, StateError
 
@@ -356,7 +356,7 @@ def main():
                          release=release.result.get("release"), warnings_list=release.result["warnings"])
     except LockHeld as exc:
         module.fail_json(msg=str(exc), lock=exc.holder)
-    except (RepoError, StateError, ComposeError, ComposeCliError, DotenvError, FileWriteError) as exc:
+    except (RepoError, StateError, ComposeError, RuntimeFailure, DotenvError, FileWriteError) as exc:
         module.fail_json(msg=str(exc), services=release.result.get("services"))
     result = dict(result)
     for w in result.pop("warnings", []):

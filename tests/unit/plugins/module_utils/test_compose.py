@@ -603,3 +603,39 @@ def test_same_result_under_system_python_ruamel(tmp_path):
         else:
             assert out["results"][name] == expected
     assert sys.version_info  # the venv side ran too
+
+
+# ------------------------------------------------------------ image_sources
+
+CORE_A = "services:\n  core:\n    image: aegee/core:1.0.0\n"
+CORE_B = "services:\n  core:\n    image: aegee/core:2.0.0\n"
+CORE_ENV_ONLY = "services:\n  core:\n    environment:\n      A: '1'\n"
+BASE = "networks:\n  default:\n    name: aegee\n"
+
+
+@pytest.mark.parametrize(
+    ("documents", "sources", "problems"),
+    [
+        # Compose merges the files: the last image wins
+        ([("a.yml", CORE_A), ("b.yml", CORE_B)], {"core": {"file": "b.yml", "image": "aegee/core:2.0.0"}}, 0),
+        # an override without image: the image stays where it is
+        ([("a.yml", CORE_A), ("b.yml", CORE_ENV_ONLY)], {"core": {"file": "a.yml", "image": "aegee/core:1.0.0"}}, 0),
+        ([("b.yml", CORE_ENV_ONLY), ("a.yml", CORE_A)], {"core": {"file": "a.yml", "image": "aegee/core:1.0.0"}}, 0),
+        # no file sets an image: the first file that defines the service
+        ([("a.yml", CORE_ENV_ONLY), ("b.yml", CORE_ENV_ONLY)], {"core": {"file": "a.yml", "image": None}}, 0),
+        # a base file without services, a file that could not be read: skipped without a word
+        ([("base.yml", BASE), ("gone.yml", None), ("a.yml", CORE_A)],
+         {"core": {"file": "a.yml", "image": "aegee/core:1.0.0"}}, 0),
+        # a file that is not a compose file: skipped with a warning, the others still count
+        ([("a.yml", CORE_A), ("bad.yml", "services: [core"), ("list.yml", "- a\n")],
+         {"core": {"file": "a.yml", "image": "aegee/core:1.0.0"}}, 2),
+        # merge keys and services that are not mappings are not services
+        ([("a.yml", "x: &x {image: a/b:1}\nservices:\n  <<: {}\n  odd: text\n  core:\n    <<: *x\n")],
+         {"core": {"file": "a.yml", "image": None}}, 0),
+        ([], {}, 0),
+    ],
+)
+def test_image_sources(documents, sources, problems):
+    found, warnings = _compose.image_sources(documents)
+    assert found == sources
+    assert len(warnings) == problems

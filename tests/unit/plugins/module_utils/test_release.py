@@ -1,7 +1,7 @@
 # Copyright (c) aegee.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The release transaction's pure parts, and Release's input checks and rollback planning with a fake ``run``."""
+"""Release's input checks and rollback planning, with a fake ``run``."""
 
 from __future__ import annotations
 
@@ -10,110 +10,13 @@ import os
 
 import pytest
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _release
-from ansible_collections.aegee.deploy.plugins.module_utils._release import (
-    Release,
-    ReleaseError,
-    previous_version,
-    render,
-)
+from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, empty_state
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
-
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "compose", "core-docker-compose.yml")
-DIGEST = "sha256:" + "c" * 64
-
-
-def compose_text():
-    with open(FIXTURE) as handle:
-        return handle.read()
-
-
-# -------------------------------------------------------------------- render
-
-
-def test_render_env_applies_the_managed_values():
-    text = "ENABLED_SERVICES=core\nMYAEGEE_ENV=staging\n"
-    managed = {"env": {"MYAEGEE_ENV": "production", "NEW": "x y"}, "pins": {}}
-    assert render(".env", text, managed) == "ENABLED_SERVICES=core\nMYAEGEE_ENV=production\nNEW='x y'\n"
-
-
-@pytest.mark.parametrize("managed", [{}, {"env": {}}, {"env": None, "pins": None}])
-def test_render_without_edits_is_the_text(managed):
-    assert render(".env", "A=1\n", managed) == "A=1\n"
-    assert render("core/docker/docker-compose.yml", "services: {}\n", managed) == "services: {}\n"
-
-
-def test_render_none_is_none():
-    assert render(".env", None, {"env": {"A": "1"}}) is None
-
-
-def test_render_pins_only_the_services_of_that_file():
-    text = compose_text()
-    managed = {"env": {"A": "1"}, "pins": {
-        "core": {"file": "core/docker/docker-compose.yml", "value": "localhost:5000/aegee/core:1.5.0@" + DIGEST},
-        "events": {"file": "events/docker/docker-compose.yml", "value": "aegee/events:1.4.2"},
-    }}
-    out = render("core/docker/docker-compose.yml", text, managed)
-    assert out == text.replace("localhost:5000/aegee/core:latest", "localhost:5000/aegee/core:1.5.0@" + DIGEST)
-    assert render("events/docker/docker-compose.yml", "services:\n  events:\n    image: aegee/events:1.0.0\n",
-                  managed) == "services:\n  events:\n    image: aegee/events:1.4.2\n"
-    assert render("other.yml", text, managed) == text
-
-
-def test_render_is_stable():
-    managed = {"pins": {"core": {"file": "c.yml", "value": "localhost:5000/aegee/core:1.5.0@" + DIGEST}}}
-    once = render("c.yml", compose_text(), managed)
-    assert render("c.yml", once, managed) == once
-
-
-@pytest.mark.parametrize(
-    ("version", "digest", "value"),
-    [("1.5.0", None, "1.5.0"), ("1.5.0", DIGEST, "1.5.0@" + DIGEST)],
-)
-def test_image_value(version, digest, value):
-    assert _release.image_value(version, digest) == value
-
-
-# ----------------------------------------------------------- previous_version
 
 
 def entry(result, **services):
     return {"result": result, "services": {s: {"to": v} for s, v in services.items()}}
-
-
-HISTORY = [
-    entry("success", core="1.4.1", events="1.4.1"),
-    entry("success", core="1.4.2"),
-    entry("unchanged", core="1.4.2"),
-    entry("failed-restored", core="1.6.0"),
-    entry("failed-restore-failed", core="1.6.1"),
-    entry("success", core="1.5.0"),
-]
-
-
-@pytest.mark.parametrize(
-    ("history", "svc", "current", "bad", "expected"),
-    [
-        (HISTORY, "core", "1.5.0", {}, "1.4.2"),
-        (HISTORY, "core", "1.5.0", {"1.4.2": {}}, "1.4.1"),
-        (HISTORY, "core", "1.5.0", {"1.4.2": {}, "1.4.1": {}}, None),
-        (HISTORY, "events", "1.4.1", {}, None),
-        (HISTORY, "events", None, {}, "1.4.1"),
-        (HISTORY, "mailer", None, {}, None),
-        ([], "core", "1.5.0", {}, None),
-        # a rollback to 1.4.1 then 1.5.1: previous of 1.5.1 is 1.4.1, the version it replaced
-        ([entry("success", core="1.4.1"), entry("success", core="1.5.0"), entry("success", core="1.4.1"),
-          entry("success", core="1.5.1")], "core", "1.5.1", {}, "1.4.1"),
-        # failed releases never count
-        ([entry("success", core="1.4.1"), entry("failed-restored", core="1.5.0")], "core", "1.4.1", {}, None),
-        # entries without services or versions are ignored
-        ([{"result": "success"}, {"result": "success", "services": {"core": {}}}, entry("success", core="1.0.0")],
-         "core", "2.0.0", {}, "1.0.0"),
-    ],
-)
-def test_previous_version(history, svc, current, bad, expected):
-    assert previous_version(history, svc, current, bad) == expected
 
 
 # ------------------------------------------------------------ Release (unit)

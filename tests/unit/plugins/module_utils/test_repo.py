@@ -45,17 +45,24 @@ def commit_file(work, path, text, message="change"):
     return git(work, "rev-parse", "HEAD")
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """Made once: a bare origin on branch stable, a working clone (``seed``) to push from, a host checkout."""
-    base = str(tmp_path_factory.mktemp("repo-template"))
+def make_origin(base, files):
+    """In ``base``: a bare ``origin.git`` on branch stable with ``files`` ({path: text}) committed one by one,
+    and the working clone ``seed`` they were pushed from. Returns the bare repo's path."""
     bare = os.path.join(base, "origin.git")
     git(base, "init", "-q", "--bare", "-b", BRANCH, bare)
     seed = os.path.join(base, "seed")
     git(base, "clone", "-q", bare, seed)
     git(seed, "checkout", "-q", "-b", BRANCH)
-    commit_file(seed, ".env", ENV_TEXT, "env")
-    commit_file(seed, "core/docker/docker-compose.yml", COMPOSE_TEXT, "core")
+    for path, text in files.items():
+        commit_file(seed, path, text, path)
+    return bare
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """Made once: a bare origin on branch stable, a working clone (``seed``) to push from, a host checkout."""
+    base = str(tmp_path_factory.mktemp("repo-template"))
+    bare = make_origin(base, {".env": ENV_TEXT, "core/docker/docker-compose.yml": COMPOSE_TEXT})
     _repo.clone(os.path.join(base, "srv", "deploy"), bare, BRANCH, run)
     return base
 

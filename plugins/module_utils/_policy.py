@@ -1,0 +1,276 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""The release's decisions, as functions over plain data.
+
+Which targets may be deployed (bad versions, holds, ``force``), what a
+rollback goes back to, which services need bringing up, and what a release
+writes into the host's state and history. No process, no file, no clock: the
+host state (``_state.empty_state()`` shape) and the history entries come in as
+dicts and lists, the time as a string; new values and warnings come back, and
+nothing given is changed. :class:`Refused` says why a release cannot go on.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _semver
+
+GOOD_RESULTS = ("success", "unchanged")
+EVIDENCE_KEEP = 8000
+
+
+class Refused(Exception):
+    """The release must not go on; the message says why and what to do."""
+
+
+def image_of(svc, managed):
+    """The image reference the tool pinned for ``svc`` in ``managed`` (``{"pins": {svc: {"value"}}}``), or None."""
+    pin = (managed.get("pins") or {}).get(svc)
+    return pin["value"] if pin else None
+
+
+# ------------------------------------------------------------------ targets
+
+
+def check_targets(targets, state, force=False, hold_bad=False):
+    """``(targets, held, warnings)``: the targets that may be deployed, given the versions marked bad.
+
+    A bad version is refused, deployed anyway with ``force`` (and a warning), or with ``hold_bad`` dropped
+    from the targets and reported in ``held`` (the service keeps its current version).
+    """
+    targets = copy.deepcopy(targets)
+    held, warnings = {}, []
+    for svc in sorted(targets):
+        version = targets[svc]["version"]
+        if not _semver.is_version(version):
+            raise Refused("%s: %r is not a semantic version" % (svc, version))
+        bad = (state.get("bad") or {}).get(svc) or {}
+        if version not in bad:
+            continue
+        info = bad[version]
+        why = "rolled back %s by %s: %s" % (info.get("time"), info.get("by"), info.get("reason"))
+        if force:
+            warnings.append("%s %s is marked bad (%s); deploying it anyway because force is set" % (svc, version, why))
+        elif hold_bad:
+            held[svc] = {"version": version, "reason": why,
+                         "keeps": ((state.get("current") or {}).get(svc) or {}).get("version")}
+            warnings.append(
+                "%s is held at %s: %s is marked bad on this host (%s); a newer version releases the hold"
+                % (svc, held[svc]["keeps"] or "its current version", version, why)
+            )
+            del targets[svc]
+        else:
+            raise Refused(
+                "%s %s is marked bad on this host (%s); deploy a newer version, or force it with -e force=true"
+                % (svc, version, why)
+            )
+    return targets, held, warnings
+
+
+def previous_version(history, svc, current, bad):
+    """The version ``svc`` ran before ``current`` (newest first), skipping bad ones; None if there is none."""
+    seen = []
+    for entry in history:
+        if entry.get("result") not in GOOD_RESULTS:
+            continue
+        info = (entry.get("services") or {}).get(svc) or {}
+        version = info.get("to")
+        if version and (not seen or seen[-1] != version):
+            seen.append(version)
+    for version in reversed(seen):
+        if version != current and version not in bad:
+            return version
+    return None
+
+
+def plan_rollback(targets, state, history, mark_bad=None, whole_release=False):
+    """``(targets, mark_bad)`` of a rollback: ``previous`` resolved from ``history``, the versions left marked bad.
+
+    A target without a digest gets the one verified on this host. With ``whole_release`` a service
+    without an earlier good release is left out instead of refused.
+    """
+    targets = copy.deepcopy(targets)
+    mark = dict(mark_bad or {})
+    current_of = state.get("current") or {}
+    for svc in sorted(targets):
+        target = targets[svc]
+        current = (current_of.get(svc) or {}).get("version")
+        if target["version"] == "previous":
+            prev = previous_version(history, svc, current, (state.get("bad") or {}).get(svc) or {})
+            if prev is None:
+                if whole_release:
+                    del targets[svc]
+                    continue
+                raise Refused(
+                    "%s: the history of this host has no earlier good release than %s to roll back to; name "
+                    "the version with -e version=X.Y.Z" % (svc, current or "the current one")
+                )
+            target["version"] = prev
+        if not target.get("digest"):
+            verified = ((state.get("verified") or {}).get(svc) or {}).get(target["version"]) or {}
+            target["digest"] = verified.get("digest")
+        if current and current != target["version"] and svc not in mark:
+            mark[svc] = current
+    if not targets:
+        raise Refused("nothing to roll back: the history of this host has no earlier good release")
+    return targets, mark
+
+
+# ------------------------------------------------------------------ services
+
+
+def lock_services(targets):
+    """The services named in a lock's ``targets`` ("core=1.5.0, events=1.5.0")."""
+    return [part.split("=", 1)[0].strip() for part in (targets or "").split(",") if "=" in part]
+
+
+def services_to_up(targets, containers, wanted, files_changed, recovered=None):
+    """``(to_up, warnings)``: the target services to bring up, in order.
+
+    A service comes up when it has no container (``containers``: ``ps`` entries by service), its container
+    is not running or runs another image than ``wanted[svc]``, or its compose file changes
+    (``files_changed``). After a broken lock (``recovered``: the dead run's lock) every target comes up
+    again: nothing of that run counts as verified until it passes its checks.
+    """
+    to_up, warnings = [], []
+    for svc in sorted(targets):
+        c = containers.get(svc)
+        want = wanted.get(svc)
+        if c is None or c.get("State") != "running" or (want and c.get("Image") != want) or svc in files_changed:
+            to_up.append(svc)
+    if recovered:
+        to_up += [svc for svc in sorted(targets) if svc not in to_up]
+        others = sorted(set(lock_services(recovered.get("targets"))) - set(targets))
+        if others:
+            warnings.append("the interrupted run was also releasing %s: check them (status.yml) or deploy them again"
+                            % ", ".join(others))
+    return to_up, warnings
+
+
+def running_versions(services, images, targets, new, old, from_versions):
+    """service -> the version its container runs (``images``: ps image by service), as far as the pins tell."""
+    out = {}
+    for svc in services:
+        if images.get(svc) and images[svc] == image_of(svc, new):
+            out[svc] = targets[svc]["version"]
+        elif images.get(svc) and images[svc] == image_of(svc, old):
+            out[svc] = from_versions.get(svc) or "previous"
+        else:
+            out[svc] = None if svc not in images else "unknown (%s)" % images[svc]
+    return out
+
+
+def failure_message(services, failed, failure, restore_error=None, running=None, restored=False):
+    """What a failed release says: what failed and why, and what runs now (``services``: the per-service report)."""
+    info = {s: services.get(s) or {} for s in failed}
+    what = ", ".join("%s %s -> %s" % (s, info[s].get("from") or "(none)", info[s].get("to")) for s in failed)
+    msg = "deploy of %s failed: %s. " % (what, failure)
+    if restore_error:
+        msg += ("RESTORE FAILED: %s. Running now: %s. The host needs attention now: deploy a version that works "
+                "(-e service=... -e version=...)." % (
+                    restore_error, ", ".join("%s %s" % (s, running[s] or "nothing") for s in failed)))
+    elif restored:
+        msg += "The previous version was restored and is healthy."
+    else:
+        msg += "Nothing of it ran before this deploy; its new containers were removed."
+    return msg
+
+
+# ---------------------------------------------------------------- recording
+
+
+def release_holds(bad, svc, version):
+    """Deploying a version newer than a bad one releases the hold on it: changes ``bad``, returns the warnings."""
+    warnings = []
+    for bad_version in list(bad):
+        if _semver.is_version(bad_version) and _semver.compare(version, bad_version) > 0:
+            del bad[bad_version]
+            warnings.append("%s %s released the hold on bad version %s" % (svc, version, bad_version))
+    return warnings
+
+
+def recorded_state(state, result, targets, managed, *, run_id, now, action="deploy", actor=None, reason=None,
+                   mark_bad=None):
+    """``(state, warnings)``: the host state after a release that ended with ``result``.
+
+    Only a good result (success, unchanged) changes it: the tool's edits become ``managed``, every target
+    is current and verified, the versions of ``mark_bad`` are bad and no longer verified, and a version
+    newer than a bad one releases that hold (not on a rollback).
+    """
+    state = copy.deepcopy(state)
+    if result not in GOOD_RESULTS:
+        return state, []
+    warnings = []
+    state["managed"] = managed
+    for svc, target in targets.items():
+        state["current"][svc] = {"version": target["version"], "digest": target.get("digest"),
+                                 "image": image_of(svc, managed), "time": now, "release": run_id}
+        verified = state["verified"].setdefault(svc, {})
+        verified[target["version"]] = {"digest": target.get("digest"), "time": now, "release": run_id}
+        if action != "rollback":
+            bad = state["bad"].get(svc) or {}
+            warnings += release_holds(bad, svc, target["version"])
+            if not bad:
+                state["bad"].pop(svc, None)
+    for svc, version in (mark_bad or {}).items():
+        if version:
+            state["bad"].setdefault(svc, {})[version] = {
+                "time": now, "by": actor or "unknown", "reason": reason or "rolled back", "release": run_id,
+            }
+            state["verified"].get(svc, {}).pop(version, None)
+    return state, warnings
+
+
+def unrestored_state(state, services, targets, managed, *, run_id, now, actor=None):
+    """The host state when the new ``services`` failed their checks and still run (the restore failed).
+
+    The files say what runs, so ``managed`` is the new edits; each service is current at its new version,
+    flagged failed, and that version is bad: no rerun takes it as verified, no routine deploy keeps it.
+    """
+    state = copy.deepcopy(state)
+    state["managed"] = managed
+    for svc in services:
+        target = targets[svc]
+        state["current"][svc] = {"version": target["version"], "digest": target.get("digest"),
+                                 "image": image_of(svc, managed), "time": now, "release": run_id, "failed": True}
+        state["bad"].setdefault(svc, {})[target["version"]] = {
+            "time": now, "by": actor or "unknown", "release": run_id,
+            "reason": "failed its checks and the previous version could not be restored"}
+    return state
+
+
+def history_entry(params, services, result, *, run_id, started, now, recreated, repo=None, failure=None,
+                  evidence=None, restore_error=None, running=None, recovered_lock=None):
+    """The history line of a release: who, what (``services``: the release's per-service report), how it ended."""
+    entry = {
+        "id": run_id,
+        "started": started,
+        "time": now,
+        "actor": params.get("actor") or "unknown",
+        "controller": params.get("controller") or "",
+        "action": params.get("action", "deploy"),
+        "environment": params.get("environment") or "",
+        "services": {svc: {k: info.get(k) for k in ("from", "to", "digest", "image", "changed")}
+                     for svc, info in services.items()},
+        "recreated": recreated,
+        "result": result,
+        "repo": {k: (repo or {}).get(k) for k in ("before", "after")},
+    }
+    if failure:
+        entry["failure"] = failure
+    if evidence:
+        entry["evidence"] = evidence[-EVIDENCE_KEEP:]
+    if restore_error:
+        entry["restore_error"] = restore_error
+    if running is not None:
+        entry["running"] = running
+    if recovered_lock:
+        entry["recovered_lock"] = recovered_lock
+    if params.get("reason"):
+        entry["reason"] = params["reason"]
+    return entry

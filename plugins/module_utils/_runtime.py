@@ -1,0 +1,105 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""What the release transaction and the status read ask of a container runtime.
+
+A runtime runs the deploy repo's project (its compose files, in order) on one
+host. The transaction (``_release``) and ``release_info`` (``_status``) only
+talk to this interface; Docker Compose v2 (``_runtime_compose``) is the first
+implementation. A second one (Swarm, say) is one subclass in its own module
+plus one line in ``_runtimes.RUNTIMES``.
+
+Commands run through the ``run(argv, cwd=None, data=None) -> (rc, out, err)``
+callable the runtime is built with (``AnsibleModule.run_command`` in modules),
+so tests fake that one boundary, or the whole runtime.
+"""
+
+from __future__ import annotations
+
+import abc
+
+
+class RuntimeFailure(Exception):
+    """A runtime command failed; the message says which one and what it printed."""
+
+
+class Runtime(abc.ABC):
+    """The project made of ``files`` (relative to ``root``) on this host."""
+
+    def __init__(self, root, files, run):
+        self.root = root
+        self.files = list(files)
+        self.run = run
+
+    # ------------------------------------------------------------ the host
+    @abc.abstractmethod
+    def diagnose(self):
+        """Why this runtime cannot be used on this host, as an actionable sentence; None if it can."""
+
+    @abc.abstractmethod
+    def login(self, registry, username, password):
+        """Log in to ``registry`` so that pulls see private images; RuntimeFailure if refused."""
+
+    # ---------------------------------------------------------- the project
+    @abc.abstractmethod
+    def config(self):
+        """The project's resolved configuration as a dict (this validates every file); RuntimeFailure if invalid.
+
+        Keys the transaction reads: ``networks`` (``{key: {"external", "name"}}``) and ``services``.
+        """
+
+    @abc.abstractmethod
+    def ensure_networks(self, config):
+        """Create the external networks ``config`` declares and the host lacks; the list of names created."""
+
+    @abc.abstractmethod
+    def health_timeout(self, config, services):
+        """Seconds to wait for ``services`` to become healthy, from their own healthchecks in ``config``."""
+
+    # ------------------------------------------------------------ a release
+    @abc.abstractmethod
+    def pull(self, services):
+        """Fetch the images of ``services`` while everything still runs; RuntimeFailure if one cannot be pulled."""
+
+    @abc.abstractmethod
+    def switch(self, services, timeout):
+        """Replace the running ``services`` with what the files now say and wait until they are healthy.
+
+        Only those services, never their dependencies. Returns None once all are up and healthy within
+        ``timeout`` seconds, else what the runtime said (the release then restores the previous ones).
+        """
+
+    @abc.abstractmethod
+    def remove(self, services):
+        """Stop and remove the containers of ``services`` (new services that ran nothing before); best effort."""
+
+    @abc.abstractmethod
+    def restore(self, services, timeout):
+        """Bring ``services`` back to what the (restored) files say and wait until healthy.
+
+        Returns None on success, else what the runtime said.
+        """
+
+    # -------------------------------------------------------------- reading
+    @abc.abstractmethod
+    def ps(self, services=()):
+        """One dict per container of the project (all states), Compose ``ps`` style.
+
+        Keys read: ``Service``, ``ID``, ``Name``, ``Image`` (the configured reference), ``State``
+        (``running``, ``exited``, ...), ``Health``, ``Status``. RuntimeFailure if the runtime cannot list them.
+        """
+
+    @abc.abstractmethod
+    def inspect(self, kind, ids):
+        """``({id: object}, problem)`` for containers (``kind`` ``container``) or images (``image``).
+
+        Objects are Docker ``inspect`` style (``Id``, ``Image``, ``Config``, ``State``, ``RepoDigests``);
+        ``problem`` is None, or a sentence when some could not be read (the others are still returned).
+        """
+
+    @abc.abstractmethod
+    def evidence(self, services):
+        """What a person needs to see why ``services`` failed (their states, health log, last log lines), as text."""

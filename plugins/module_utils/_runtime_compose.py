@@ -1,0 +1,122 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""The runtime interface (``_runtime.Runtime``) on Docker Compose v2 and the Docker CLI.
+
+The switch is ``docker compose up --detach --no-deps --wait --wait-timeout N``
+of the changed services only (stop the old container, start the new one,
+wait for its healthcheck); the restore is the same ``up`` of the previous
+ones, and ``rm --stop --force`` of services that ran nothing before.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
+    Compose,
+    ComposeCliError,
+    diagnose,
+    health_timeout,
+)
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runtime
+
+# how much of Compose's output a failed switch or restore keeps
+OUTPUT_KEEP = 1500
+
+
+def _parse_json_list(out):
+    out = (out or "").strip()
+    if not out:
+        return []
+    try:
+        data = json.loads(out)
+    except ValueError:
+        data = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return data if isinstance(data, list) else [data]
+
+
+class ComposeRuntime(Runtime):
+    """The deploy repo's project on Docker Compose v2 (``docker compose -f ... -f ...``)."""
+
+    def __init__(self, root, files, run):
+        super().__init__(root, files, run)
+        self.compose = Compose(root, self.files, run)
+
+    def diagnose(self):
+        return diagnose(self.run)
+
+    def login(self, registry, username, password):
+        rc, out, err = self.run(["docker", "login", "--username", username, "--password-stdin", registry],
+                                data=password or "")
+        if rc != 0:
+            raise ComposeCliError("docker login to %s as %s failed: %s" % (registry, username, (err or out).strip()))
+
+    def config(self):
+        return self.compose.config()
+
+    def ensure_networks(self, config):
+        """Create the external networks the project declares and the engine lacks (as ``make start`` does)."""
+        created = []
+        for key, net in sorted((config.get("networks") or {}).items()):
+            if not isinstance(net, dict) or not net.get("external"):
+                continue
+            name = net.get("name") or key
+            rc, _out, _err = self.run(["docker", "network", "inspect", "--format", "{{.Name}}", name])
+            if rc == 0:
+                continue
+            rc, out, err = self.run(["docker", "network", "create", name])
+            if rc != 0:
+                raise ComposeCliError("cannot create the external network %s: %s" % (name, (err or out).strip()))
+            created.append(name)
+        return created
+
+    def health_timeout(self, config, services):
+        return max(health_timeout((config.get("services") or {}).get(s) or {}) for s in services)
+
+    def pull(self, services):
+        self.compose("pull", "--quiet", *services)
+
+    def _up(self, services, timeout):
+        rc, out, err = self.compose("up", "--detach", "--no-deps", "--wait", "--wait-timeout", str(int(timeout)),
+                                    *services, check=False)
+        return None if rc == 0 else (err or out).strip()[-OUTPUT_KEEP:]
+
+    def switch(self, services, timeout):
+        return self._up(services, timeout)
+
+    def remove(self, services):
+        self.compose("rm", "--stop", "--force", *services, check=False)
+
+    def restore(self, services, timeout):
+        return self._up(services, timeout)
+
+    def ps(self, services=()):
+        return self.compose.ps(services)
+
+    def inspect(self, kind, ids):
+        """One ``docker inspect`` (kind ``container``) or ``docker image inspect`` (``image``) of all ``ids``."""
+        ids = sorted({i for i in ids if i})
+        if not ids:
+            return {}, None
+        argv = ["docker", "inspect", "--type", "container"] if kind == "container" else ["docker", "image", "inspect"]
+        rc, out, err = self.run(argv + ids, cwd=self.root)
+        found, problem = {}, None
+        try:
+            objects = _parse_json_list(out)
+        except ValueError:
+            objects = []
+            problem = "docker %s inspect printed no JSON: %s" % (kind, (out or err or "").strip()[:300])
+        if rc != 0 and problem is None:
+            # some ids vanished between ps and inspect: the others are still printed
+            problem = "docker %s inspect: %s" % (kind, (err or out or "").strip()[:300])
+        for obj in objects:
+            if isinstance(obj, dict) and obj.get("Id"):
+                found[obj["Id"]] = obj
+        return found, problem
+
+    def evidence(self, services):
+        return self.compose.evidence(services)

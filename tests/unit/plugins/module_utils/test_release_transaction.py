@@ -1,0 +1,436 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The release transaction end to end through a fake runtime: real git and files, no Docker.
+
+The fake runtime keeps its containers in memory and, like Compose, runs what the compose files on
+disk say when it switches or restores; each test scripts where it breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _compose
+from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runtime, RuntimeFailure
+from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.test_repo import (
+    BRANCH,
+    commit_file,
+    git,
+    make_origin,
+    run,
+)
+
+CORE_FILE = "core/docker/docker-compose.yml"
+EVENTS_FILE = "events/docker/docker-compose.yml"
+REPO = "localhost:5000/aegee/"
+OLD, NEW = REPO + "core:1.4.2", REPO + "core:1.5.0"
+BROWSER_PYTHON = "/opt/fake/python3"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """Made once: a bare origin of a deploy repo (base file, core and events) and a host checkout of it."""
+    base = str(tmp_path_factory.mktemp("release-template"))
+    bare = make_origin(base, {
+        ".env": "ENABLED_SERVICES=core:events\nMYAEGEE_ENV=staging\n",
+        "base-docker-compose.yml": "networks:\n  default:\n    name: aegee\n",
+        CORE_FILE: "services:\n  core:\n    image: %s\n" % OLD,
+        EVENTS_FILE: "services:\n  events:\n    image: %sevents:1.0.0\n" % REPO,
+    })
+    git(base, "clone", "-q", "-b", BRANCH, bare, os.path.join(base, "deploy"))
+    return base
+
+
+@pytest.fixture
+def root(template, tmp_path):
+    work = str(tmp_path / "w")
+    shutil.copytree(template, work, symlinks=True)
+    for clone in ("deploy", "seed"):
+        git(os.path.join(work, clone), "remote", "set-url", "origin", os.path.join(work, "origin.git"))
+    return os.path.join(work, "deploy")
+
+
+class Docker:
+    """What runs on the fake host, and where the fake runtime is told to break."""
+
+    def __init__(self, **breaks):
+        self.containers = {}
+        self.calls = []
+        self.breaks = breaks
+
+    def runs(self):
+        return {svc: c["Image"] for svc, c in self.containers.items()}
+
+
+class FakeRuntime(Runtime):
+    def __init__(self, root, files, run, docker):
+        super().__init__(root, files, run)
+        self.docker = docker
+
+    def _call(self, name, *args):
+        self.docker.calls.append((name, *args))
+        problem = self.docker.breaks.get(name)
+        if callable(problem):
+            problem = problem()
+        if isinstance(problem, Exception):
+            raise problem
+        return problem
+
+    def _up(self, services, state="running"):
+        """Run what the files say now, as Compose does."""
+        documents = []
+        for name in self.files:
+            with open(os.path.join(self.root, name)) as handle:
+                documents.append((name, handle.read()))
+        sources, _problems = _compose.image_sources(documents)
+        for svc in services:
+            self.docker.containers[svc] = {"Service": svc, "ID": "id-" + svc, "Image": sources[svc]["image"],
+                                           "State": state}
+
+    def diagnose(self):
+        return self._call("diagnose")
+
+    def login(self, registry, username, password):
+        self._call("login", registry, username, password)
+
+    def config(self):
+        self._call("config")
+        return {"services": {}, "networks": {}}
+
+    def ensure_networks(self, config):
+        return self._call("ensure_networks") or []
+
+    def health_timeout(self, config, services):
+        return 42
+
+    def pull(self, services):
+        self._call("pull", list(services))
+
+    def switch(self, services, timeout):
+        problem = self._call("switch", list(services), timeout)
+        self._up(services, "running" if problem is None else "restarting")
+        return problem
+
+    def remove(self, services):
+        self._call("remove", list(services))
+        for svc in services:
+            self.docker.containers.pop(svc, None)
+
+    def restore(self, services, timeout):
+        problem = self._call("restore", list(services), timeout)
+        if problem is None:
+            self._up(services)
+        return problem
+
+    def ps(self, services=()):
+        self._call("ps")
+        return [dict(c) for svc, c in sorted(self.docker.containers.items()) if not services or svc in services]
+
+    def inspect(self, kind, ids):
+        return {}, None
+
+    def evidence(self, services):
+        return "evidence of " + ", ".join(services)
+
+
+class Host:
+    """Commands on the fake host: git and sh for real, the browser check answered, Docker refused."""
+
+    def __init__(self, browser=None):
+        self.browser = browser
+        self.calls = []
+
+    def __call__(self, argv, cwd=None, data=None):
+        self.calls.append(list(argv))
+        if argv[0] == BROWSER_PYTHON:
+            return 1, json.dumps(self.browser), ""
+        assert argv[0] != "docker", "the transaction called docker itself: %s" % argv
+        return run(argv, cwd=cwd, data=data)
+
+
+def healthcheck(versions):
+    """``http_get`` of services answering ``/healthcheck`` (``http://<service>/healthcheck``) with ``versions``."""
+
+    def http_get(url, timeout=None):  # with or without a timeout, as the checks pass it
+        svc = url.split("/")[2]
+        return 200, json.dumps({"success": True, "data": {"version": versions[svc]}})
+
+    return http_get
+
+
+def release(root, docker, version="1.5.0", services=("core",), host=None, http_get=None, **params):
+    p = {"root": root, "repo_url": "/nowhere.git", "branch": BRANCH, "actor": "alice", "smoke_timeout": 0,
+         "targets": {svc: {"version": version} for svc in services},
+         "smoke_urls": {svc: "http://%s/healthcheck" % svc for svc in services}}
+    p.update(params)
+    rel = Release(p, host or Host(), http_get or healthcheck({svc: version for svc in services}),
+                  runtime=lambda r, files, run: FakeRuntime(r, files, run, docker))
+    return rel
+
+
+def read(root, path):
+    with open(os.path.join(root, path)) as handle:
+        return handle.read()
+
+
+def history(root):
+    return HostState(os.path.join(root, ".aegee")).read_history()
+
+
+def state(root):
+    return HostState(os.path.join(root, ".aegee")).read_state()
+
+
+@pytest.fixture
+def docker(root):
+    """A host where core 1.4.2 and events 1.0.0 run, deployed by an earlier release."""
+    docker = Docker()
+    release(root, docker, "1.4.2").execute()
+    docker.containers["events"] = {"Service": "events", "ID": "id-events", "Image": REPO + "events:1.0.0",
+                                   "State": "running"}
+    docker.calls.clear()
+    return docker
+
+
+# ------------------------------------------------------------------ success
+
+
+def test_success_pulls_switches_checks_and_records(root, docker):
+    rel = release(root, docker)
+    result = rel.execute()
+    assert docker.calls == [("ps",), ("config",), ("ensure_networks",), ("pull", ["core"]),
+                            ("switch", ["core"], 42)]
+    assert docker.runs() == {"core": NEW, "events": REPO + "events:1.0.0"}
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % NEW
+    assert result["changed"] is True and result["recreate"] == ["core"]
+    assert result["services"]["core"] == {"from": "1.4.2", "to": "1.5.0", "digest": None, "image": NEW,
+                                          "container_image": OLD, "changed": True, "smoke": "ok"}
+    assert [e["result"] for e in history(root)] == ["success", "success"]
+    assert result["release"] == history(root)[-1] and result["release"]["recreated"] == ["core"]
+    host_state = state(root)
+    assert host_state["current"]["core"]["version"] == "1.5.0" and sorted(host_state["verified"]["core"]) == [
+        "1.4.2", "1.5.0"]
+    assert host_state["managed"]["pins"]["core"] == {"file": CORE_FILE, "value": NEW}
+    assert not os.path.exists(os.path.join(root, ".aegee", "lock"))
+
+
+def test_login_before_the_pull_when_a_registry_user_is_given(root, docker):
+    release(root, docker, registry_login={"registry": "localhost:5000", "username": "ci", "password": "s"}).execute()
+    assert docker.calls[2:5] == [("ensure_networks",), ("login", "localhost:5000", "ci", "s"), ("pull", ["core"])]
+
+
+def test_the_same_release_again_changes_nothing(root, docker):
+    result = release(root, docker, "1.4.2").execute()
+    assert docker.calls == [("ps",)]
+    assert result["changed"] is False and result["recreate"] == [] and result["diff"] == []
+    assert history(root)[-1]["result"] == "unchanged"
+
+
+# ------------------------------------------------------- before the switch
+
+
+@pytest.mark.parametrize(
+    ("breaks", "reason"),
+    [
+        ({"pull": RuntimeFailure("pull access denied for aegee/core")}, "pull access denied for aegee/core"),
+        ({"config": RuntimeFailure("core: invalid healthcheck")}, "core: invalid healthcheck"),
+        ({"ensure_networks": RuntimeFailure("cannot create the external network aegee")},
+         "cannot create the external network aegee"),
+    ],
+)
+def test_a_failure_before_the_switch_touches_no_container_and_puts_the_files_back(root, docker, breaks, reason):
+    before = read(root, CORE_FILE)
+    docker.breaks = breaks
+    with pytest.raises(ReleaseError) as exc:
+        release(root, docker).execute()
+    assert str(exc.value) == ("deploy stopped before touching any running container: %s. The compose files are as "
+                              "they were." % reason)
+    assert not any(call[0] in ("switch", "restore", "remove") for call in docker.calls)
+    assert docker.runs()["core"] == OLD and read(root, CORE_FILE) == before
+    assert history(root)[-1]["result"] == "failed-unchanged" and state(root)["current"]["core"]["version"] == "1.4.2"
+
+
+def test_a_runtime_that_cannot_list_the_containers_says_why_and_changes_nothing(root, docker):
+    docker.breaks = {"ps": RuntimeFailure("cannot connect"), "diagnose": "the Docker engine does not answer"}
+    with pytest.raises(ReleaseError, match="^the Docker engine does not answer; nothing was changed$"):
+        release(root, docker).execute()
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % OLD
+
+
+# ------------------------------------------------ the switch and the checks
+
+RESTORED = "The previous version was restored and is healthy."
+
+
+def failed(reason):
+    return "deploy of core 1.4.2 -> 1.5.0 failed: %s. %s\nevidence of core" % (reason, RESTORED)
+
+
+def answers(pages):
+    """``http_get`` for the extra URL checks; ``/healthcheck`` answers 1.5.0."""
+
+    def http_get(url, timeout=None):  # with or without a timeout, as the checks pass it
+        if url.endswith("/healthcheck"):
+            return 200, json.dumps({"success": True, "data": {"version": "1.5.0"}})
+        return pages[url]
+
+    return http_get
+
+
+@pytest.mark.parametrize(
+    ("params", "http_get", "browser", "reason"),
+    [
+        # the switch: the new containers never became healthy
+        ({}, None, None, "the new containers did not become healthy: container core is unhealthy"),
+        # /healthcheck answers another version
+        ({}, healthcheck({"core": "1.4.2"}), None,
+         "core: GET http://core/healthcheck: it runs version 1.4.2, not 1.5.0"),
+        # an extra URL check
+        ({"extra_checks": [{"name": "home", "url": "http://front/", "status": 200, "contains": "Welcome"}]},
+         answers({"http://front/": (200, "Maintenance")}), None,
+         "extra check 'home' failed: GET http://front/: 'Welcome' not in the answer"),
+        # an extra command check (run on the host for real)
+        ({"extra_checks": [{"command": "echo database gone >&2; exit 3"}]}, None, None,
+         "extra check 'check 1' failed: exit 3: database gone"),
+        # a browser check
+        ({"browser_checks": {"core": {"url": "http://core/", "expect": "v{version}"}},
+          "browser_python": BROWSER_PYTHON}, None,
+         {"url": "http://core/", "errors": [], "status": 200, "text": "v1.4.2"},
+         "core: browser check of http://core/ failed: 'v1.5.0' not found in body (it shows 'v1.4.2')"),
+    ],
+    ids=["switch", "healthcheck-version", "url-check", "command-check", "browser-check"],
+)
+def test_a_failed_switch_or_check_restores_the_previous_version(root, docker, params, http_get, browser, reason):
+    if "did not become healthy" in reason:
+        docker.breaks = {"switch": "container core is unhealthy"}
+    before = read(root, CORE_FILE)
+    rel = release(root, docker, http_get=http_get, host=Host(browser), **params)
+    with pytest.raises(ReleaseError) as exc:
+        rel.execute()
+    assert str(exc.value) == failed(reason)
+    assert exc.value.details == {"evidence": "evidence of core", "result": "failed-restored"}
+    assert docker.calls[-2:] == [("switch", ["core"], 42), ("restore", ["core"], 120)]
+    assert docker.runs()["core"] == OLD and read(root, CORE_FILE) == before
+    entry = history(root)[-1]
+    assert (entry["result"], entry["failure"], entry["evidence"]) == ("failed-restored", reason, "evidence of core")
+    assert state(root)["current"]["core"]["version"] == "1.4.2" and "1.5.0" not in state(root)["verified"]["core"]
+    assert not os.path.exists(os.path.join(root, ".aegee", "lock"))
+
+
+def test_a_new_service_that_fails_is_removed(root):
+    docker = Docker(switch="container core is unhealthy")
+    with pytest.raises(ReleaseError) as exc:
+        release(root, docker).execute()
+    assert str(exc.value).startswith("deploy of core (none) -> 1.5.0 failed: the new containers did not become "
+                                     "healthy: container core is unhealthy. Nothing of it ran before this deploy; "
+                                     "its new containers were removed.\n")
+    assert ("remove", ["core"]) in docker.calls and not any(c[0] == "restore" for c in docker.calls)
+    assert docker.runs() == {} and history(root)[-1]["result"] == "failed-restored"
+
+
+# ---------------------------------------------------------- restore fails
+
+
+def test_a_failed_restore_while_the_new_version_runs_keeps_it_marked_bad(root, docker):
+    docker.breaks = {"switch": "container core is unhealthy", "restore": "port 8080 is already allocated"}
+    with pytest.raises(ReleaseError) as exc:
+        release(root, docker).execute()
+    assert str(exc.value) == (
+        "deploy of core 1.4.2 -> 1.5.0 failed: the new containers did not become healthy: container core is "
+        "unhealthy. RESTORE FAILED: restoring the previous version failed too: port 8080 is already allocated. "
+        "Running now: core 1.5.0. The host needs attention now: deploy a version that works "
+        "(-e service=... -e version=...).\nevidence of core")
+    assert exc.value.details["result"] == "failed-restore-failed"
+    # the files say what runs, and the host's state too
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % NEW
+    host_state = state(root)
+    assert host_state["current"]["core"]["version"] == "1.5.0" and host_state["current"]["core"]["failed"] is True
+    assert "1.5.0" in host_state["bad"]["core"] and host_state["managed"]["pins"]["core"]["value"] == NEW
+    entry = history(root)[-1]
+    assert entry["result"] == "failed-restore-failed" and entry["running"] == {"core": "1.5.0"}
+    assert entry["restore_error"] == "restoring the previous version failed too: port 8080 is already allocated"
+
+
+def test_a_restore_that_raises_while_nothing_runs_leaves_the_old_files(root, docker):
+    def engine_gone():
+        docker.containers.clear()
+        return RuntimeFailure("engine gone")
+
+    docker.breaks = {"switch": "container core is unhealthy", "restore": engine_gone}
+    with pytest.raises(ReleaseError) as exc:
+        release(root, docker).execute()
+    assert "RESTORE FAILED: restoring the previous version failed too: engine gone. Running now: core nothing." in str(
+        exc.value)
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % OLD
+    host_state = state(root)
+    assert host_state["current"]["core"]["version"] == "1.4.2" and "failed" not in host_state["current"]["core"]
+    assert "1.5.0" not in host_state["bad"].get("core", {})
+    assert history(root)[-1]["running"] == {"core": None}
+
+
+# ------------------------------------------------------------- the record
+
+
+def test_a_release_that_cannot_be_recorded_fails_and_says_so(root, docker, monkeypatch):
+    def full_disk(self, data):
+        raise StateError("cannot write %s: no space left on device" % self.state_path)
+
+    monkeypatch.setattr(HostState, "write_state", full_disk)
+    rel = release(root, docker)
+    with pytest.raises(ReleaseError) as exc:
+        rel.execute()
+    assert str(exc.value) == ("the release ran but could not be recorded: cannot write %s: no space left on device"
+                              % rel.state.state_path)
+    assert docker.runs()["core"] == NEW  # it runs; the host just does not remember it
+    assert rel.result["warnings"][-1].endswith("no space left on device")
+    assert history(root)[-1]["result"] == "success" and state(root)["current"]["core"]["version"] == "1.4.2"
+    assert not os.path.exists(rel.state.lock_path)
+
+
+def test_a_failed_release_that_cannot_be_recorded_still_says_why_it_failed(root, docker, monkeypatch):
+    def full_disk(self, data):
+        raise StateError("disk full")
+
+    monkeypatch.setattr(HostState, "write_state", full_disk)
+    docker.breaks = {"switch": "container core is unhealthy"}
+    rel = release(root, docker)
+    with pytest.raises(ReleaseError) as exc:
+        rel.execute()
+    assert str(exc.value) == failed("the new containers did not become healthy: container core is unhealthy")
+    assert "disk full" in rel.result["warnings"]
+
+
+# ------------------------------------------------------------ the runtime
+
+
+def test_the_transaction_names_no_runtime():
+    """A second runtime is one class and one registration: the transaction never names Compose or docker."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "..", "..", "plugins", "module_utils", "_release.py")
+    text = read(os.path.dirname(path), os.path.basename(path))
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "docker" not in code.lower() and "Compose" not in code and "compose(" not in code
+
+
+# ------------------------------------------------- several files, one service
+
+
+def test_with_an_override_file_the_release_pins_the_image_compose_runs(root):
+    """Compose merges the files, the last ``image:`` wins: that one is pinned, the first is left alone."""
+    seed = os.path.join(os.path.dirname(root), "seed")
+    override = "core/docker/docker-compose.override.yml"
+    commit_file(seed, override, "services:\n  core:\n    image: %score:1.4.3\n" % REPO)
+    docker = Docker()
+    result = release(root, docker, files=["base-docker-compose.yml", CORE_FILE, override]).execute()
+    assert read(root, override) == "services:\n  core:\n    image: %s\n" % NEW
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % OLD
+    assert [d["after_header"] for d in result["diff"]] == [override]
+    assert docker.runs() == {"core": NEW}
+    assert state(root)["managed"]["pins"]["core"] == {"file": override, "value": NEW}

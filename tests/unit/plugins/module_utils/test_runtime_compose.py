@@ -1,0 +1,166 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The runtime interface on Compose v2: the commands each step runs, with a scripted ``run``; the registry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import ComposeCliError
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runtime, RuntimeFailure
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime_compose import ComposeRuntime
+from ansible_collections.aegee.deploy.plugins.module_utils._runtimes import RUNTIMES, get_runtime
+from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_run import FakeRun
+
+COMPOSE = ["docker", "compose", "--project-directory", "/srv/deploy", "-f", "/srv/deploy/base.yml",
+           "-f", "/srv/deploy/core.yml"]
+
+
+def runtime(answers=None, default=(0, "", "")):
+    run = FakeRun(answers, default)
+    return ComposeRuntime("/srv/deploy", ["base.yml", "core.yml"], run), run
+
+
+def argvs(run):
+    return [argv for argv, _cwd, _data in run.calls]
+
+
+# ----------------------------------------------------------------- registry
+
+
+def test_the_registry_names_compose_and_the_default_is_compose():
+    assert RUNTIMES == {"compose": ComposeRuntime} and get_runtime() is ComposeRuntime
+    assert get_runtime("compose") is ComposeRuntime and issubclass(ComposeRuntime, Runtime)
+
+
+def test_an_unknown_runtime_is_refused_with_the_known_ones():
+    with pytest.raises(RuntimeFailure, match="^unknown runtime 'swarm': use one of compose$"):
+        get_runtime("swarm")
+
+
+def test_a_runtime_must_implement_every_step():
+    class Half(Runtime):
+        def ps(self, services=()):
+            return []
+
+    with pytest.raises(TypeError, match="abstract"):
+        Half("/r", [], FakeRun())  # pylint: disable=abstract-class-instantiated
+
+
+def test_compose_errors_are_runtime_failures():
+    assert issubclass(ComposeCliError, RuntimeFailure)
+
+
+# -------------------------------------------------------------- the steps
+
+
+def test_switch_brings_up_only_those_services_and_waits_for_their_health():
+    rt, run = runtime()
+    assert rt.switch(["core", "events"], 97.6) is None
+    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "97", "core",
+                                     "events"]]
+
+
+@pytest.mark.parametrize("step", ["switch", "restore"])
+def test_switch_and_restore_say_what_compose_said_when_it_fails(step):
+    rt, _run = runtime(default=(1, "", "x" * 2000 + " container core is unhealthy\n"))
+    problem = getattr(rt, step)(["core"], 120)
+    assert problem.endswith("container core is unhealthy") and len(problem) == 1500
+
+
+def test_restore_waits_with_its_own_timeout():
+    rt, run = runtime()
+    assert rt.restore(["core"], 120) is None
+    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "120", "core"]]
+
+
+def test_remove_stops_and_removes_and_ignores_failures():
+    rt, run = runtime(default=(1, "", "no such service"))
+    assert rt.remove(["core"]) is None
+    assert argvs(run) == [COMPOSE + ["rm", "--stop", "--force", "core"]]
+
+
+def test_pull_is_quiet_and_raises_when_an_image_is_missing():
+    rt, run = runtime()
+    rt.pull(["core"])
+    assert argvs(run) == [COMPOSE + ["pull", "--quiet", "core"]]
+    rt, run = runtime(default=(1, "", "manifest unknown"))
+    with pytest.raises(RuntimeFailure, match="docker compose pull --quiet core failed: manifest unknown"):
+        rt.pull(["core"])
+
+
+def test_login_passes_the_password_on_stdin():
+    rt, run = runtime()
+    rt.login("localhost:5000", "ci", "s3cret")
+    assert run.calls == [(["docker", "login", "--username", "ci", "--password-stdin", "localhost:5000"], None,
+                          "s3cret")]
+    rt, run = runtime(default=(1, "", "unauthorized\n"))
+    with pytest.raises(RuntimeFailure, match="^docker login to localhost:5000 as ci failed: unauthorized$"):
+        rt.login("localhost:5000", "ci", None)
+    assert run.calls[0][2] == ""
+
+
+def test_ensure_networks_creates_the_missing_external_ones():
+    config = {"networks": {"default": {"name": "p_default"}, "web": {"external": True, "name": "traefik"},
+                           "ok": {"external": True}, "odd": "text"}}
+    rt, run = runtime({("docker", "network", "inspect", "--format", "{{.Name}}", "traefik"): (1, "", "not found")})
+    assert rt.ensure_networks(config) == ["traefik"]
+    assert argvs(run) == [["docker", "network", "inspect", "--format", "{{.Name}}", "ok"],
+                          ["docker", "network", "inspect", "--format", "{{.Name}}", "traefik"],
+                          ["docker", "network", "create", "traefik"]]
+    rt, run = runtime(default=(1, "", "permission denied"))
+    with pytest.raises(RuntimeFailure, match="^cannot create the external network ok: permission denied$"):
+        rt.ensure_networks(config)
+
+
+def test_health_timeout_is_the_longest_of_the_services():
+    config = {"services": {"core": {"healthcheck": {"interval": "10s", "timeout": "5s", "retries": 3}},
+                           "events": {}}}
+    rt, _run = runtime()
+    assert rt.health_timeout(config, ["core", "events"]) == (10 + 5) * (3 + 1) + 10
+    assert rt.health_timeout(config, ["events", "mailer"]) == 20
+
+
+def test_config_validates_through_compose():
+    rt, run = runtime(default=(0, json.dumps({"services": {"core": {}}}), ""))
+    assert rt.config() == {"services": {"core": {}}}
+    assert argvs(run) == [COMPOSE + ["config", "--format", "json"]]
+
+
+# ------------------------------------------------------------------ reading
+
+
+def test_inspect_reads_every_id_in_one_call():
+    objects = [{"Id": "abc", "State": {}}, {"Id": "def"}, {"no": "id"}]
+    rt, run = runtime(default=(0, json.dumps(objects), ""))
+    assert rt.inspect("container", ["def", None, "abc", "abc"]) == ({"abc": objects[0], "def": objects[1]}, None)
+    assert run.calls == [(["docker", "inspect", "--type", "container", "abc", "def"], "/srv/deploy", None)]
+    rt, run = runtime(default=(0, json.dumps(objects[0]) + "\n", ""))
+    assert rt.inspect("image", ["sha256:1"]) == ({"abc": objects[0]}, None)
+    assert argvs(run) == [["docker", "image", "inspect", "sha256:1"]]
+
+
+@pytest.mark.parametrize(
+    ("answer", "found", "problem"),
+    [
+        ((1, json.dumps([{"Id": "abc"}]), "Error: No such container: def"), {"abc": {"Id": "abc"}},
+         "docker container inspect: Error: No such container: def"),
+        ((0, "not json", ""), {}, "docker container inspect printed no JSON: not json"),
+    ],
+)
+def test_inspect_reports_what_it_could_not_read(answer, found, problem):
+    rt, _run = runtime(default=answer)
+    assert rt.inspect("container", ["abc", "def"]) == (found, problem)
+
+
+def test_inspect_of_nothing_runs_nothing():
+    rt, run = runtime()
+    assert rt.inspect("image", [None, ""]) == ({}, None) and run.calls == []
+
+
+def test_diagnose_names_what_is_missing():
+    rt, _run = runtime({("docker", "version"): (127, "", "docker: not found")})
+    assert rt.diagnose() == "the docker CLI is not installed on this host: install Docker Engine"
