@@ -8,16 +8,20 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SERVICE ?=
 VERSION ?=
 LATEST ?= yes
+START_DELAY ?= 0
+NEVER_HEALTHY ?=
 # where the test sessions leave their rows of docs/reliability.md
 export AEGEE_RELIABILITY_DIR := $(CURDIR)/build/reliability
 
 .PHONY: help install testbed-up testbed-down testbed-publish testbed-check-clean \
-        demo test unit integration molecule soak reliability lint galaxy-import sanity bench build clean
+        demo test unit integration molecule soak reliability lint galaxy-import sanity bench downtime build clean
 
 help:
 	@echo "make demo          bring the testbed up, deploy staging, promote to production"
 	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
 	@echo "make testbed-up | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
+	@echo "                   [START_DELAY=5 (boots 5 s late)] [NEVER_HEALTHY=1]"
+	@echo "make downtime      failed requests through staging's gateway during releases (testbed up)"
 	@echo "make unit | integration | molecule | lint | galaxy-import | sanity | bench | build"
 	@echo "make soak [CYCLES=40] [SEED=n]   deploy/rollback cycles with random faults (testbed up)"
 
@@ -34,7 +38,7 @@ testbed-check-clean:
 	@testbed/check-clean.sh
 
 testbed-publish:
-	@LATEST=$(LATEST) testbed/publish.sh "$(SERVICE)" "$(VERSION)"
+	@LATEST=$(LATEST) START_DELAY=$(START_DELAY) NEVER_HEALTHY=$(NEVER_HEALTHY) testbed/publish.sh "$(SERVICE)" "$(VERSION)"
 
 demo: testbed-up
 	ansible-playbook playbooks/deploy.yml -l staging
@@ -92,6 +96,11 @@ sanity: install
 
 bench: testbed-up
 	python benchmarks/deploy_speed.py $(or $(ROUNDS),5)
+
+# Requests through staging's gateway while releases run: failed requests,
+# the longest gap between successes, release time (a benchmark, not a test).
+downtime: testbed-up
+	python benchmarks/downtime.py
 
 build: install
 	ansible-galaxy collection build --force --output-path build/

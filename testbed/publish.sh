@@ -4,6 +4,8 @@
 #   LATEST=no testbed/publish.sh core 1.6.0   # pushes VERSION only
 #   BROKEN=health testbed/publish.sh events 1.6.0  # no /healthcheck: container goes unhealthy
 #   BROKEN=page testbed/publish.sh frontend 1.6.0  # healthy, but the page's script fails
+#   START_DELAY=5 testbed/publish.sh core 1.6.0    # boots 5 s late: unhealthy (nothing answers) until then
+#   NEVER_HEALTHY=1 testbed/publish.sh core 1.6.0  # serves its page, never turns healthy (BROKEN=health)
 source "$(dirname "$0")/lib.sh"
 
 service=${1:-}; version=${2:-}
@@ -14,6 +16,12 @@ fi
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "version '$version' is not a semantic version"
 latest=${LATEST:-yes}
 broken=${BROKEN:-}
+start_delay=${START_DELAY:-0}
+[[ "$start_delay" =~ ^[0-9]{1,3}$ ]] || die "START_DELAY '$start_delay' is not a number of seconds"
+case "${NEVER_HEALTHY:-}" in
+  "" | 0 | no) ;;
+  *) broken=health ;;
+esac
 docker_up || die "the Docker engine is not running: make testbed-up first"
 [ -s "$TESTBED_ROOT/registry/password" ] || die "the testbed registry is not set up: make testbed-up first"
 
@@ -23,6 +31,7 @@ mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/usr/bin" "$ctx/rootfs/tmp" "$ctx/www"
 cp /bin/busybox "$ctx/rootfs/bin/busybox"
 ln -s busybox "$ctx/rootfs/bin/sh"
 install -m 0755 "$TESTBED_SRC/image/curl" "$ctx/rootfs/usr/bin/curl"
+install -m 0755 "$TESTBED_SRC/image/serve" "$ctx/rootfs/usr/bin/serve"
 cp "$TESTBED_SRC/image/Dockerfile" "$ctx/Dockerfile"
 # every file gets the same mtime so the rootfs layer is identical across builds
 find "$ctx/rootfs" -exec touch -h -d '2020-01-01 00:00:00' {} +
@@ -45,11 +54,12 @@ HTML
 
 ref=$REGISTRY/aegee/$service
 export DOCKER_CONFIG=$TESTBED_ROOT/ci-docker
-docker build -q --build-arg SERVICE="$service" --build-arg VERSION="$version" -t "$ref:$version" "$ctx" >/dev/null \
+docker build -q --build-arg SERVICE="$service" --build-arg VERSION="$version" \
+  --build-arg START_DELAY="$start_delay" -t "$ref:$version" "$ctx" >/dev/null \
   2> >(grep -v -e DEPRECATED -e 'legacy builder' -e BuildKit -e 'environment-variable' -e '^ *$' >&2)
 docker push -q "$ref:$version" >/dev/null
 if [ "$latest" = "yes" ]; then
   docker tag "$ref:$version" "$ref:latest"
   docker push -q "$ref:latest" >/dev/null
 fi
-say "published $ref:$version${broken:+ (broken: $broken)}$([ "$latest" = yes ] && echo " and latest")"
+say "published $ref:$version${broken:+ (broken: $broken)}$([ "$start_delay" = 0 ] || echo " (boots in ${start_delay}s)")$([ "$latest" = yes ] && echo " and latest")"

