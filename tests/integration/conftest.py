@@ -25,6 +25,10 @@ HOSTS = {
     "production-2": ("127.0.0.4", "myaegee-production-2", "380"),
 }
 SERVICE_PORT_SUFFIX = {"core": "84", "events": "85", "mailer": "86", "frontend": "80"}
+# the deploy repo's gateways service: Traefik, on <host address>:<port prefix>88
+GATEWAY_SERVICE = "traefik"
+GATEWAY_PORT_SUFFIX = "88"
+GATEWAY_PATH = {"core": "/api/core", "events": "/api/events", "mailer": "/api/mailer", "frontend": ""}
 
 
 def ansible_env(**extra):
@@ -75,6 +79,12 @@ def http_json(url, timeout=5):
 def service_url(host, service, path="/healthcheck"):
     addr, _project, prefix = HOSTS[host]
     return "http://%s:%s%s%s" % (addr, prefix, SERVICE_PORT_SUFFIX[service], path)
+
+
+def gateway_url(host, service, path="/healthcheck"):
+    """Where users reach ``service`` of ``host``: through the host's gateway, by its path prefix."""
+    addr, _project, prefix = HOSTS[host]
+    return "http://%s:%s%s%s%s" % (addr, prefix, GATEWAY_PORT_SUFFIX, GATEWAY_PATH[service], path)
 
 
 @pytest.fixture(scope="session")

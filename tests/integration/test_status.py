@@ -16,12 +16,15 @@ import time
 
 import pytest
 
-from conftest import HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, playbook
+from conftest import GATEWAY_SERVICE, HOSTS, SERVICE_PORT_SUFFIX, TESTBED_ROOT, ansible_env, playbook
+from hostview import start_gateway
 
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState
 from ansible_collections.aegee.deploy.tests.support.docker_ps import VERSION_LABEL, by_service, labels, ps_argv
 
 SERVICES = sorted(SERVICE_PORT_SUFFIX)
+# what runs on a deployed host: the services and, beside them, the gateway (rows of its own in the report)
+EVERYTHING = sorted([*SERVICES, GATEWAY_SERVICE])
 HOST = "staging-1"
 HOSTILE = '<img src=x onerror="document.title=1">'
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -39,10 +42,15 @@ def running(project):
 
 
 def table_rows(stdout, host):
-    """service -> the cells of the printed table's row for ``host`` (first cells; long lines wrap in YAML)."""
+    """service -> the cells of the printed table's row for ``host`` (first cells; long lines wrap in YAML).
+
+    App services only: the gateway (Traefik) has a row too; the page test checks it.
+    """
     rows = {}
     for m in re.finditer(r"^\s*- (\w+)\s+%s\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)" % re.escape(host), stdout, re.M):
         env, svc, run_cell, state, hc, pinned = m.groups()
+        if svc not in SERVICES:
+            continue
         rows[svc] = {"environment": env, "running": run_cell, "state": state, "healthcheck": hc, "pinned": pinned}
     return rows
 
@@ -54,6 +62,8 @@ def status(html, *extra):
 def deploy_staging():
     # another test may be deploying this host right now: wait for its lock
     playbook("deploy.yml", "-l", "staging", "-e", "lock_wait=180")
+    # the host's gateway runs as on a real host (a deploy never starts it)
+    start_gateway(HOST)
 
 
 def settled_status(html, *extra, attempts=6):
@@ -63,7 +73,7 @@ def settled_status(html, *extra, attempts=6):
     """
     project = HOSTS[HOST][1]
     for _attempt in range(attempts):
-        if not os.path.isdir(os.path.join(root(HOST), ".git")) or sorted(running(project)) != SERVICES:
+        if not os.path.isdir(os.path.join(root(HOST), ".git")) or sorted(running(project)) != EVERYTHING:
             deploy_staging()
         before = running(project)
         out = status(html, *extra)
@@ -141,7 +151,9 @@ def test_table_and_page_show_what_runs(deployed, browser, tmp_path):
         assert requests == ["file://" + html], "the page must be self-contained: %s" % requests
         assert page.title().startswith("Release status")
         shown = {r["service"]: r for r in page_rows(page, HOST)}
-        assert sorted(shown) == SERVICES
+        assert sorted(shown) == EVERYTHING
+        gateway = shown[GATEWAY_SERVICE]
+        assert gateway["state"] == "running/healthy" and gateway["drift"] == 0, gateway
         for svc in SERVICES:
             version = versions[svc]
             r = shown[svc]
@@ -172,7 +184,7 @@ def edited_status(html, by_hand, attempts=4):
     path = os.path.join(host_root, "core", "docker", "docker-compose.yml")
     out = ""
     for _attempt in range(attempts):
-        if not os.path.isdir(os.path.join(host_root, ".git")) or sorted(running(HOSTS[HOST][1])) != SERVICES:
+        if not os.path.isdir(os.path.join(host_root, ".git")) or sorted(running(HOSTS[HOST][1])) != EVERYTHING:
             deploy_staging()
         if not os.path.isdir(os.path.join(host_root, ".aegee")):
             continue
