@@ -20,42 +20,17 @@ not seconds.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTBED = os.environ.get("TESTBED_ROOT", "/var/lib/aegee-testbed")
-HOST, ADDR = "staging-1", "127.0.0.2"
-BENCH_ROOT = os.path.join(TESTBED, "hosts", HOST, "srv", "bench")
+from _testbed import ADDR, REPO, TESTBED, sh, ssh, wait_version
+
+BENCH_ROOT = os.path.join(TESTBED, "hosts", "staging-1", "srv", "bench")
 BENCH_PORT = 18984
-SSH = ["ssh", "-p", "2222", "-i", os.path.join(TESTBED, "ssh", "id_ed25519"),
-       "-o", "UserKnownHostsFile=%s" % os.path.join(TESTBED, "ssh", "known_hosts"), "-o", "StrictHostKeyChecking=yes",
-       "-o", "ControlMaster=auto", "-o", "ControlPersist=60s", "-o", "ControlPath=/tmp/aegee-ansible-cp/bench-%h",
-       "root@%s" % ADDR]
-ENV = dict(os.environ, PATH=os.path.join(REPO, ".venv", "bin") + os.pathsep + os.environ["PATH"],
-           ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-
-
-def sh(cmd, **kw):
-    return subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, check=True, **kw)
-
-
-def wait_version(url, version, deadline=60):
-    end = time.time() + deadline
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
-                if json.loads(resp.read())["data"]["version"] == version:
-                    return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("%s never answered %s" % (url, version))
+SSH = ssh("bench")
 
 
 def setup_hand_project():
@@ -66,7 +41,6 @@ def setup_hand_project():
     os.makedirs(BENCH_ROOT, exist_ok=True)
     with open(os.path.join(BENCH_ROOT, "docker-compose.yml"), "w") as handle:
         handle.write(compose)
-    os.makedirs("/tmp/aegee-ansible-cp", exist_ok=True)
     login = "docker login -u deployer --password-stdin localhost:5000 < %s/registry/password" % TESTBED
     sh([*SSH, "%s >/dev/null && cd %s && docker compose -p aegee-test-bench up -d" % (login, BENCH_ROOT)])
 

@@ -1,0 +1,57 @@
+"""What the benchmarks share: the running testbed (make testbed-up), its playbooks, SSH and test images.
+
+Not a test helper: the tests have their own (tests/integration/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTBED = os.environ.get("TESTBED_ROOT", "/var/lib/aegee-testbed")
+ENV = dict(os.environ, PATH=os.path.join(REPO, ".venv", "bin") + os.pathsep + os.environ["PATH"],
+           ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+# the staging host: its address and deploy root
+HOST, ADDR = "staging-1", "127.0.0.2"
+HOST_ROOT = os.path.join(TESTBED, "hosts", HOST, "srv", "myaegee")
+
+
+def sh(cmd, check=True, **kw):
+    """Run ``cmd`` from the repo root with the venv's tools; output captured."""
+    kw.setdefault("env", ENV)
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=check, **kw)
+
+
+def ssh(name):
+    """argv of an SSH command to the staging host as the controller reaches it (own master ``name``)."""
+    os.makedirs("/tmp/aegee-ansible-cp", exist_ok=True)
+    return ["ssh", "-p", "2222", "-i", os.path.join(TESTBED, "ssh", "id_ed25519"),
+            "-o", "UserKnownHostsFile=%s" % os.path.join(TESTBED, "ssh", "known_hosts"),
+            "-o", "StrictHostKeyChecking=yes", "-o", "ControlMaster=auto", "-o", "ControlPersist=60s",
+            "-o", "ControlPath=/tmp/aegee-ansible-cp/%s-%%h" % name, "root@%s" % ADDR]
+
+
+def playbook(name, *args, check=True):
+    return sh(["ansible-playbook", os.path.join("playbooks", name), *args], check=check)
+
+
+def publish(service, version, **env):
+    """Build and push a test image version (``START_DELAY``, ``NEVER_HEALTHY``...); ``latest`` stays."""
+    sh(["testbed/publish.sh", service, version], env=dict(ENV, LATEST="no", **env))
+
+
+def wait_version(url, version, deadline=60):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
+                if json.loads(resp.read())["data"]["version"] == version:
+                    return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("%s never answered %s" % (url, version))
