@@ -2,7 +2,8 @@
 # Builds the deploy repo's origin in its submodule shape (the real repo's `stable` branch) from
 # testbed/deploy-repo/:
 #   DEST/services/<folder>.git  one bare repository per application service folder (every folder with a
-#                               docker/ folder), carrying that docker/ folder, on branch master
+#                               docker/ folder but the gateway's: `gateways` is the deploy repo's own, as in
+#                               the real repo), carrying that docker/ folder, on branch master
 #   DEST/myaegee.git            the bare deploy repo, branch stable: the top-level files, and each service
 #                               folder a git submodule pointing at its repository
 # Usage: testbed/make-submodule-origin.sh DEST [URL_BASE]
@@ -31,6 +32,7 @@ folders=()
 for dir in "$SRC"/*/; do
   folder=$(basename "$dir")
   [ -d "$dir/docker" ] || continue
+  [ "$folder" != gateways ] || continue
   folders+=("$folder")
   git_ init -q -b master "$work/$folder"
   cp -a "$dir/." "$work/$folder/"
