@@ -107,9 +107,9 @@ def measure(name, cmd, urls, expect_failure=False):
         seconds = time.monotonic() - start
         time.sleep(1)
     if (proc.returncode != 0) != expect_failure:
-        sys.exit("%s: %s exited %d (expected %s)\n%s" % (name, " ".join(cmd), proc.returncode,
-                                                          "a failure" if expect_failure else "success",
-                                                          (proc.stdout + proc.stderr)[-3000:]))
+        expected = "a failure" if expect_failure else "success"
+        sys.exit("%s: %s exited %d (expected %s)\n%s"
+                 % (name, " ".join(cmd), proc.returncode, expected, (proc.stdout + proc.stderr)[-3000:]))
     requests, failed, gap = load.summary()
     return {"row": name, "requests": requests, "failed": failed, "gap": gap, "release": seconds,
             "rate": requests / (load.ended - load.started)}

@@ -89,7 +89,7 @@ def test_stagings_gateway_never_routes_to_productions_containers():
     subprocess.run(["docker", "rm", "-f", core["ID"]], capture_output=True, check=True)
     try:
         assert wait_answer(gateway_url("staging-1", "core"), (404, None)) == (404, None)
-        seen = {answered(gateway_url("staging-1", "core")) for _ in range(20)}
+        seen = {answered(gateway_url("staging-1", "core")) for _attempt in range(20)}
         assert seen == {(404, None)}, seen
         # the other services of staging still answer through it
         assert answered(gateway_url("staging-1", "events")) == (200, "1.5.0")
