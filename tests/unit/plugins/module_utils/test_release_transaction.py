@@ -210,14 +210,20 @@ def test_success_pulls_switches_checks_and_records(root, docker):
     assert docker.runs() == {"core": NEW, "events": REPO + "events:1.0.0"}
     assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % NEW
     assert result["changed"] is True and result["recreate"] == ["core"]
+    # in the flat shape the compose source is the deploy repo's commit
+    source = {"submodule": None, "url": os.path.join(os.path.dirname(root), "origin.git"),
+              "commit": git(root, "rev-parse", "HEAD"), "blob": git(root, "rev-parse", "HEAD:" + CORE_FILE)}
     assert result["services"]["core"] == {"from": "1.4.2", "to": "1.5.0", "digest": None, "image": NEW,
-                                          "container_image": OLD, "changed": True, "smoke": "ok"}
+                                          "container_image": OLD, "changed": True, "smoke": "ok", "source": source}
+    assert result["submodules"] == {}
     assert [e["result"] for e in history(root)] == ["success", "success"]
     assert result["release"] == history(root)[-1] and result["release"]["recreated"] == ["core"]
     host_state = state(root)
     assert host_state["current"]["core"]["version"] == "1.5.0" and sorted(host_state["verified"]["core"]) == [
         "1.4.2", "1.5.0"]
     assert host_state["managed"]["pins"]["core"] == {"file": CORE_FILE, "value": NEW}
+    assert host_state["current"]["core"]["source"] == source
+    assert history(root)[-1]["services"]["core"]["source"] == source
     assert not os.path.exists(os.path.join(root, ".aegee", "lock"))
 
 
