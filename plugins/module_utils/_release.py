@@ -113,7 +113,9 @@ class Release:
         git = _repo.Git(self.root, self.run)
         self._update_repo(old)
         new, changed_files = self._pin(git, old)
-        to_up, containers = self._plan_services(state, new, changed_files)
+        # a file the update set aside and the pins make again as it was is no change to its services
+        to_up, containers = self._plan_services(
+            state, new, [f for f in changed_files if self.live_texts.get(f, self.new_texts[f]) != self.new_texts[f]])
         self._sources(git, new)
         if changed_files or to_up:
             self.result["changed"] = True
@@ -158,6 +160,8 @@ class Release:
         self.state.warnings.extend(warnings)
 
     def _update_repo(self, old):
+        self.live_texts = {path: files.read(self.root, path)  # what the runtime reads now, before the update
+                           for path in {files.ENV_FILE} | {pin["file"] for pin in (old.get("pins") or {}).values()}}
         # a release that died after writing its pins left them in the files: they are the tool's too
         pending = (self.state.broken or {}).get("pending")
 

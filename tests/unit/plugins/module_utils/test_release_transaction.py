@@ -440,3 +440,22 @@ def test_with_an_override_file_the_release_pins_the_image_compose_runs(root):
     assert [d["after_header"] for d in result["diff"]] == [override]
     assert docker.runs() == {"core": NEW}
     assert state(root)["managed"]["pins"]["core"] == {"file": override, "value": NEW}
+
+
+def test_a_pull_that_leaves_a_services_file_as_it_was_does_not_recreate_it(root):
+    """The update sets the tool's pins aside and the release makes them again: only what changed comes up."""
+    docker = Docker()
+    release(root, docker, "1.5.0", services=("core", "events")).execute()
+    seed = os.path.join(os.path.dirname(root), "seed")
+    commit_file(seed, CORE_FILE, "services:\n  core:\n    image: %s\n    init: true\n" % OLD)
+    commit_file(seed, "README", "unrelated\n")
+    docker.calls.clear()
+    result = release(root, docker, "1.5.0", services=("core", "events")).execute()
+    assert result["repo"]["pulled"] is True and sorted(result["repo"]["restored"]) == [CORE_FILE, EVENTS_FILE]
+    assert result["recreate"] == ["core"] and ("switch", ["core"], 42) in docker.calls
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n    init: true\n" % NEW
+    assert read(root, EVENTS_FILE) == "services:\n  events:\n    image: %sevents:1.5.0\n" % REPO
+    commit_file(seed, "README", "unrelated again\n")
+    result = release(root, docker, "1.5.0", services=("core", "events")).execute()
+    assert result["repo"]["pulled"] is True and result["recreate"] == [] and result["changed"] is True
+    assert history(root)[-1]["result"] == "success" and read(root, CORE_FILE).endswith("init: true\n")
