@@ -52,7 +52,7 @@ def origin(testbed):
     """The submodule-shaped origin in a temporary folder, git allowed to clone it on the host; all removed after."""
     base = tempfile.mkdtemp(prefix="aegee-submodules-")
     dest = os.path.join(base, "origin")
-    run(["testbed/make-submodule-origin.sh", dest])
+    run(["bash", "testbed/make-submodule-origin.sh", dest])
     previous = ansible(HOST, "ansible.builtin.command", "git config --global --get protocol.file.allow",
                        check=False)
     allowed = previous.stdout.strip().splitlines()[-1].strip() if previous.returncode == 0 else None
