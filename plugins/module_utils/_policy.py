@@ -310,10 +310,12 @@ def definition_note(svc, version, then, now):
     ``{"submodule", "commit", "blob", ...}`` or None. ``changed`` is True, False, or None when unknown. A rollback
     pins the image only: the compose definition stays the current one.
     """
-    if not then or not then.get("blob") or not now or not now.get("blob"):
+    if not now or not now.get("blob"):
+        return ("%s: the current compose file is not committed, so whether it changed since %s was released is "
+                "unknown; the image is rolled back, the compose definition is the current one" % (svc, version), None)
+    if not then or not then.get("blob"):
         return ("%s: the compose definition %s was released with is not recorded; the image is rolled back, the "
-                "compose definition is the current one (%s)" % (svc, version, _where(now) if now else "unknown"),
-                None)
+                "compose definition is the current one (%s)" % (svc, version, _where(now)), None)
     if then["blob"] == now["blob"]:
         return ("%s: the compose definition is the one %s was released with (%s)" % (svc, version, _where(now)),
                 False)

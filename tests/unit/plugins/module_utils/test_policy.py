@@ -443,7 +443,9 @@ def test_release_source(history, version, expected):
                               "rolled back, the compose definition is the current one (submodule core at "
                               "bbbbbbbbbbbb)"),
         (dict(SRC_OLD, blob=None), SRC_NEW, None, "is not recorded"),
-        (SRC_OLD, None, None, "the compose definition is the current one (unknown)"),
+        (SRC_OLD, None, None, "core: the current compose file is not committed, so whether it changed since 1.4.2 was "
+                              "released is unknown"),
+        (SRC_OLD, dict(SRC_NEW, blob=None), None, "the current compose file is not committed"),
     ],
 )
 def test_definition_note(then, now, changed, says):
