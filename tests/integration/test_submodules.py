@@ -49,8 +49,12 @@ EXTRA = {
 
 @pytest.fixture(scope="module", autouse=True)
 def origin(testbed):
-    """The submodule-shaped origin in a temporary folder, git allowed to clone it on the host; all removed after."""
-    base = tempfile.mkdtemp(prefix="aegee-submodules-")
+    """The submodule-shaped origin in a temporary folder of the testbed, git allowed to clone it on the host.
+
+    Everything is removed afterwards; the project and network names start with myaegee- so that
+    testbed/check-clean.sh would name anything left.
+    """
+    base = tempfile.mkdtemp(prefix="submodule-origin-", dir=TESTBED_ROOT)  # testbed-down removes a leftover
     dest = os.path.join(base, "origin")
     run(["bash", "testbed/make-submodule-origin.sh", dest])
     previous = ansible(HOST, "ansible.builtin.command", "git config --global --get protocol.file.allow",
