@@ -79,8 +79,8 @@ class Release:
                 self.result["diff"].append({"before": "", "after": "clone of %s (%s)\n" % (p["repo_url"], p["branch"]),
                                             "before_header": self.root, "after_header": self.root})
                 return self.result
-            _repo.clone(self.root, p["repo_url"], p["branch"], self.run)
-            self.result.update(cloned=True, changed=True)
+            cloned = _repo.clone(self.root, p["repo_url"], p["branch"], self.run, **self._submodule_options())
+            self.result.update(cloned=True, changed=True, submodules=cloned["submodules"])
         if self.check_mode:
             held = self.state.read_lock()
             if held:
@@ -113,7 +113,10 @@ class Release:
         git = _repo.Git(self.root, self.run)
         self._update_repo(old)
         new, changed_files = self._pin(git, old)
-        to_up, containers = self._plan_services(state, new, changed_files)
+        # a file the update set aside and the pins make again as it was is no change to its services
+        to_up, containers = self._plan_services(
+            state, new, [f for f in changed_files if self.live_texts.get(f, self.new_texts[f]) != self.new_texts[f]])
+        self._sources(git, new)
         if changed_files or to_up:
             self.result["changed"] = True
         if self.check_mode:
@@ -157,6 +160,8 @@ class Release:
         self.state.warnings.extend(warnings)
 
     def _update_repo(self, old):
+        self.live_texts = {path: files.read(self.root, path)  # what the runtime reads now, before the update
+                           for path in {files.ENV_FILE} | {pin["file"] for pin in (old.get("pins") or {}).values()}}
         # a release that died after writing its pins left them in the files: they are the tool's too
         pending = (self.state.broken or {}).get("pending")
 
@@ -164,10 +169,22 @@ class Release:
             return [files.render(path, text, old)] + ([files.render(path, text, pending)] if isinstance(pending, dict)
                                                       else [])
 
-        upd = _repo.update(self.root, self.p["branch"], ours, self.run, check_mode=self.check_mode)
+        upd = _repo.update(self.root, self.p["branch"], ours, self.run, check_mode=self.check_mode,
+                           **self._submodule_options())
         self.result["repo"] = upd
-        if upd.get("pulled") or (self.check_mode and upd.get("behind")):
+        cloned = self.result.get("submodules") or {}
+        subs = {f: dict(r, changed=r["changed"] or (cloned.get(f) or {}).get("changed", False))
+                for f, r in (upd.get("submodules") or {}).items()}
+        self.result["submodules"] = subs
+        # in check mode nothing is fetched: a submodule that would move is a change all the same
+        if upd.get("pulled") or (self.check_mode and (upd.get("behind") or any(r["changed"] for r in subs.values()))):
             self.result["changed"] = True
+
+    def _submodule_options(self):
+        """The enabled service folders (read from the commit checked out) and the service repo branches followed."""
+        env = {k: str(v) for k, v in (self.p.get("env") or {}).items()}
+        return {"services": files.enabled_folders(env, self.p.get("files")),
+                "follow": self.p.get("follow_branches") or None}
 
     def _pin(self, git, old):
         """The tool's new edits and the files they change (their diffs go into the result)."""
@@ -211,6 +228,21 @@ class Release:
                 "container_image": c.get("Image") if c else None, "changed": svc in to_up}
         self.result["recreate"] = to_up
         return to_up, containers
+
+    def _sources(self, git, new):
+        """Each target's compose source (``_repo.compose_source``); a rollback says whether it changed since."""
+        history = self.state.read_history() if self.p.get("action") == "rollback" else None
+        notes = []
+        for svc, info in sorted(self.result["services"].items()):
+            info["source"] = _repo.compose_source(git, new["pins"][svc]["file"])
+            if history is not None:
+                note, info["definition_changed"] = _policy.definition_note(
+                    svc, info["to"], _policy.release_source(history, svc, info["to"]), info["source"])
+                notes.append(note)
+                if info["definition_changed"]:
+                    self.state.warnings.append(note)
+        if notes:
+            self.result["msg"] = "; ".join(notes)
 
     def _prepare(self, state, old, new, changed_files, to_up):
         """Write the files, validate the project, pull; on failure the files go back and nothing ran."""
@@ -277,7 +309,9 @@ class Release:
                                       **details)
         state, warnings = _policy.recorded_state(state, result, p["targets"], managed, run_id=self.run_id, now=now,
                                                  action=p.get("action", "deploy"), actor=p.get("actor"),
-                                                 reason=p.get("reason"), mark_bad=p.get("mark_bad"))
+                                                 reason=p.get("reason"), mark_bad=p.get("mark_bad"),
+                                                 sources={s: i.get("source")
+                                                          for s, i in self.result["services"].items()})
         self.state.warnings.extend(warnings)
         try:
             self.state.append_history(entry)

@@ -210,14 +210,20 @@ def test_success_pulls_switches_checks_and_records(root, docker):
     assert docker.runs() == {"core": NEW, "events": REPO + "events:1.0.0"}
     assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % NEW
     assert result["changed"] is True and result["recreate"] == ["core"]
+    # in the flat shape the compose source is the deploy repo's commit
+    source = {"submodule": None, "url": os.path.join(os.path.dirname(root), "origin.git"),
+              "commit": git(root, "rev-parse", "HEAD"), "blob": git(root, "rev-parse", "HEAD:" + CORE_FILE)}
     assert result["services"]["core"] == {"from": "1.4.2", "to": "1.5.0", "digest": None, "image": NEW,
-                                          "container_image": OLD, "changed": True, "smoke": "ok"}
+                                          "container_image": OLD, "changed": True, "smoke": "ok", "source": source}
+    assert result["submodules"] == {}
     assert [e["result"] for e in history(root)] == ["success", "success"]
     assert result["release"] == history(root)[-1] and result["release"]["recreated"] == ["core"]
     host_state = state(root)
     assert host_state["current"]["core"]["version"] == "1.5.0" and sorted(host_state["verified"]["core"]) == [
         "1.4.2", "1.5.0"]
     assert host_state["managed"]["pins"]["core"] == {"file": CORE_FILE, "value": NEW}
+    assert host_state["current"]["core"]["source"] == source
+    assert history(root)[-1]["services"]["core"]["source"] == source
     assert not os.path.exists(os.path.join(root, ".aegee", "lock"))
 
 
@@ -434,3 +440,22 @@ def test_with_an_override_file_the_release_pins_the_image_compose_runs(root):
     assert [d["after_header"] for d in result["diff"]] == [override]
     assert docker.runs() == {"core": NEW}
     assert state(root)["managed"]["pins"]["core"] == {"file": override, "value": NEW}
+
+
+def test_a_pull_that_leaves_a_services_file_as_it_was_does_not_recreate_it(root):
+    """The update sets the tool's pins aside and the release makes them again: only what changed comes up."""
+    docker = Docker()
+    release(root, docker, "1.5.0", services=("core", "events")).execute()
+    seed = os.path.join(os.path.dirname(root), "seed")
+    commit_file(seed, CORE_FILE, "services:\n  core:\n    image: %s\n    init: true\n" % OLD)
+    commit_file(seed, "README", "unrelated\n")
+    docker.calls.clear()
+    result = release(root, docker, "1.5.0", services=("core", "events")).execute()
+    assert result["repo"]["pulled"] is True and sorted(result["repo"]["restored"]) == [CORE_FILE, EVENTS_FILE]
+    assert result["recreate"] == ["core"] and ("switch", ["core"], 42) in docker.calls
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n    init: true\n" % NEW
+    assert read(root, EVENTS_FILE) == "services:\n  events:\n    image: %sevents:1.5.0\n" % REPO
+    commit_file(seed, "README", "unrelated again\n")
+    result = release(root, docker, "1.5.0", services=("core", "events")).execute()
+    assert result["repo"]["pulled"] is True and result["recreate"] == [] and result["changed"] is True
+    assert history(root)[-1]["result"] == "success" and read(root, CORE_FILE).endswith("init: true\n")
