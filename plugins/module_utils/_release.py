@@ -193,7 +193,7 @@ class Release:
         env_text = git.show_head(files.ENV_FILE) or files.read(self.root, files.ENV_FILE) or ""
         env_values = _dotenv.parse(files.render(files.ENV_FILE, env_text, {"env": env}))
         names = project_files(self.root, env_values, files=p.get("files"))
-        self.runtime = self.runtime_class(self.root, names, self.run)
+        self.runtime = self.runtime_class(self.root, names, self.run, project=env_values.get("COMPOSE_PROJECT_NAME"))
         where = files.locate_services(self.root, names)
         unknown = sorted(set(p["targets"]) - set(where))
         if unknown:

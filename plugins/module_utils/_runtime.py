@@ -27,12 +27,18 @@ class RuntimeFailure(Exception):
 
 
 class Runtime(abc.ABC):
-    """The project made of ``files`` (relative to ``root``) on this host."""
+    """The project made of ``files`` (relative to ``root``) on this host.
 
-    def __init__(self, root, files, run):
+    ``project`` is the project's name as the tool's settings make it (``COMPOSE_PROJECT_NAME`` of the
+    ``.env`` with the tool's values): while the deploy repo is updated, the file on disk holds the committed
+    value, and the runtime must still find the containers that run.
+    """
+
+    def __init__(self, root, files, run, project=None):
         self.root = root
         self.files = list(files)
         self.run = run
+        self.project = project or None
 
     # ------------------------------------------------------------ the host
     @abc.abstractmethod

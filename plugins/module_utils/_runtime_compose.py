@@ -42,9 +42,9 @@ def _parse_json_list(out):
 class ComposeRuntime(Runtime):
     """The deploy repo's project on Docker Compose v2 (``docker compose -f ... -f ...``)."""
 
-    def __init__(self, root, files, run):
-        super().__init__(root, files, run)
-        self.compose = Compose(root, self.files, run)
+    def __init__(self, root, files, run, project=None):
+        super().__init__(root, files, run, project=project)
+        self.compose = Compose(root, self.files, run, project=self.project)
 
     def diagnose(self):
         return diagnose(self.run)

@@ -266,3 +266,16 @@ def test_a_rollback_pins_the_image_and_says_whether_the_compose_definition_chang
                                  "%s)" % now["commit"][:12])
         assert result["msg"] not in result["warnings"]
     assert history(root)[-1]["action"] == "rollback" and history(root)[-1]["services"]["core"]["source"] == now
+
+
+def test_a_deploy_repo_move_that_changes_no_compose_file_recreates_nothing(origin, deployed):
+    """Two commits of the deploy repo (a pointer bumped to a missing commit, then back): no service comes up."""
+    good = head(origin, "core")
+    missing_commit(origin)
+    with pytest.raises(RepoError):
+        deploy(origin, deployed)
+    bump(origin, "core", good)
+    deployed.calls.clear()
+    result = deploy(origin, deployed)
+    assert result["repo"]["pulled"] is True and result["recreate"] == [], result
+    assert not any(call[0] in TOUCHING for call in deployed.calls)

@@ -70,9 +70,10 @@ class Docker:
 
 
 class FakeRuntime(Runtime):
-    def __init__(self, root, files, run, docker):
-        super().__init__(root, files, run)
+    def __init__(self, root, files, run, docker, project=None):
+        super().__init__(root, files, run, project=project)
         self.docker = docker
+        docker.project = project
 
     def _call(self, name, *args):
         self.docker.calls.append((name, *args))
@@ -171,7 +172,7 @@ def release(root, docker, version="1.5.0", services=("core",), host=None, http_g
          "smoke_urls": {svc: "http://%s/healthcheck" % svc for svc in services}}
     p.update(params)
     rel = Release(p, host or Host(), http_get or healthcheck({svc: version for svc in services}),
-                  runtime=lambda r, files, run: FakeRuntime(r, files, run, docker))
+                  runtime=lambda r, files, run, **kw: FakeRuntime(r, files, run, docker, **kw))
     return rel
 
 
@@ -459,3 +460,11 @@ def test_a_pull_that_leaves_a_services_file_as_it_was_does_not_recreate_it(root)
     result = release(root, docker, "1.5.0", services=("core", "events")).execute()
     assert result["repo"]["pulled"] is True and result["recreate"] == [] and result["changed"] is True
     assert history(root)[-1]["result"] == "success" and read(root, CORE_FILE).endswith("init: true\n")
+
+
+@pytest.mark.parametrize("env, project", [({}, None), ({"COMPOSE_PROJECT_NAME": "myaegee-staging"}, "myaegee-staging")])
+def test_the_runtime_finds_the_project_the_tools_env_names(root, docker, env, project):
+    """While the deploy repo is updated, the .env on disk holds the committed values: the runtime is told the
+    project name the tool's own values give, or a repo update would lose sight of the running containers."""
+    release(root, docker, env=env).execute()
+    assert docker.project == project

@@ -164,3 +164,13 @@ def test_inspect_of_nothing_runs_nothing():
 def test_diagnose_names_what_is_missing():
     rt, _run = runtime({("docker", "version"): (127, "", "docker: not found")})
     assert rt.diagnose() == "the docker CLI is not installed on this host: install Docker Engine"
+
+
+def test_the_project_name_is_passed_when_known():
+    run = FakeRun(default=(0, "[]", ""))
+    ComposeRuntime("/srv/deploy", ["base.yml"], run, project="myaegee-staging").ps()
+    argv = run.calls[0][0]
+    assert argv[argv.index("--project-name") + 1] == "myaegee-staging"
+    run = FakeRun(default=(0, "[]", ""))
+    ComposeRuntime("/srv/deploy", ["base.yml"], run).ps()
+    assert "--project-name" not in run.calls[0][0]
