@@ -383,6 +383,14 @@ INVENTORY_CASES = [
     ("image-tag", "a catalogue image with a tag (aegee_services.core.image=aegee/core:latest)", "all.yml",
      _set("aegee_services", {"core": {"image": "localhost:5000/aegee/core:latest"}}), STAGING, [
          "aegee_services core: image 'localhost:5000/aegee/core:latest' names a tag or digest (:latest)"]),
+    ("check-no-url", "an extra check with neither url nor command (aegee_extra_checks=[{name: db}])", "all.yml",
+     _set("aegee_extra_checks", [{"name": "db"}]), STAGING, [
+         'aegee_extra_checks[0] "db": has neither url nor command: give a url to GET from the host, or a command '
+         "to run on it"]),
+    ("browser-no-python", "browser checks (aegee_browser_checks) but no aegee_browser_python", "all.yml",
+     lambda d: _drop(d, "aegee_browser_python"), STAGING, [
+         "aegee_browser_python is not set: the browser check of frontend needs a Python with Playwright on the "
+         "host"]),
     ("promote-from", "aegee_promote_from names no inventory group", "production.yml",
      _set("aegee_promote_from", "stagign"), PROD, [
          "aegee_promote_from='stagign' is not an inventory group with hosts"]),
