@@ -64,6 +64,7 @@ class Release:
         self.check_mode = check_mode
         self.runtime_class = runtime or get_runtime(params.get("runtime"))
         self.runtime = None
+        self.modes = {}
         self.root = params["root"].rstrip("/") or "/"
         self.state = HostState(os.path.join(self.root, params.get("state_dir") or STATE_DIR_NAME))
         self.result = {"changed": False, "services": {}, "diff": [], "warnings": self.state.warnings,
@@ -117,6 +118,8 @@ class Release:
         if changed_files or to_up:
             self.result["changed"] = True
         if self.check_mode:
+            if to_up:
+                self._switch_modes(self.runtime.config(), to_up)
             return self.result
         if not changed_files and not to_up:
             self._record(state, old, "unchanged", [])
@@ -126,7 +129,9 @@ class Release:
         failure = None
         try:
             if to_up:
-                problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up))
+                problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up), self.modes,
+                                              _checks.container_probe(self.p, config, self.http_get))
+                self._switch_report(to_up)
                 if problem is not None:
                     failure = "the new containers did not become healthy: %s" % problem
                 else:
@@ -138,6 +143,24 @@ class Release:
             self._restore(state, old, new, changed_files, to_up, previously_running, failure, evidence)
         self._record(state, new, "success", to_up)
         return self.result
+
+    def _switch_modes(self, config, to_up):
+        """How each service of ``to_up`` is switched (``_policy.switch_modes``), into the result; Refused raises."""
+        try:
+            self.modes, warnings = _policy.switch_modes(to_up, config.get("services") or {}, self.p.get("catalogue"))
+        except _policy.Refused as exc:
+            raise ReleaseError(str(exc)) from None
+        self.state.warnings.extend(warnings)
+        for svc, mode in self.modes.items():
+            self.result["services"][svc]["switch"] = dict(mode)
+            if mode["mode"] == _policy.STOP_FIRST:
+                self.state.warnings.append("%s switches stop-first (%s)" % (svc, mode["reason"]))
+        return self.modes
+
+    def _switch_report(self, services):
+        """What the runtime's switch did per service (mode, seconds to healthy, drain), into the result."""
+        for svc in services:
+            self.result["services"][svc].setdefault("switch", {}).update(self.runtime.report.get(svc) or {})
 
     def _smoke(self, services):
         """None if every check of the release passes (``_checks``: /healthcheck, browser, extra), else the reason."""
@@ -221,6 +244,7 @@ class Release:
             files.write(self.root, self.new_texts, changed_files)
             config = self.runtime.config()
             if to_up:
+                self._switch_modes(config, to_up)
                 created = self.runtime.ensure_networks(config)
                 if created:
                     self.result.setdefault("networks_created", []).extend(created)
@@ -229,7 +253,7 @@ class Release:
                     self.runtime.login(reg["registry"], reg["username"], reg.get("password") or "")
                 self.runtime.pull(to_up)
             return config
-        except (RuntimeFailure, FileWriteError, StateError, OSError) as exc:
+        except (RuntimeFailure, FileWriteError, StateError, OSError, ReleaseError) as exc:
             files.write(self.root, self.old_texts, changed_files, quiet=True)
             msg = ("deploy stopped before touching any running container: %s. The compose files are as they were."
                    % exc)
@@ -243,7 +267,8 @@ class Release:
             gone = sorted(set(to_up) - previously_running)
             if gone:
                 self.runtime.remove(gone)
-            problem = self.runtime.restore(sorted(previously_running), RESTORE_TIMEOUT) if previously_running else None
+            problem = (self.runtime.restore(sorted(previously_running), RESTORE_TIMEOUT, self.modes)
+                       if previously_running else None)
             if problem is not None:
                 restore_error = "restoring the previous version failed too: %s" % problem
         except (RuntimeFailure, FileWriteError, OSError) as exc:
