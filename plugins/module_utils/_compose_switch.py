@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import time
 
-DRAIN_MARKER = "/tmp/drain"
+DRAIN_MARKER = "/tmp/drain"  # noqa: S108 - a path inside the container, named by its healthcheck
 SETTLE = 2.0  # seconds: Traefik's provider throttles its reloads (providersThrottleDuration 2s)
 POLL = 0.5
 

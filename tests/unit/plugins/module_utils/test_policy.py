@@ -412,7 +412,8 @@ PORT = {"target": 80, "published": "8084", "host_ip": "127.0.0.1", "mode": "ingr
          "it sets container_name db: requests fail while it restarts"),
         ({"expose": ["80"], "healthcheck": HC}, "stop-first", "stop-first",
          "marked switch: stop-first in the catalogue"),
-        ({"ports": [PORT], "healthcheck": HC}, "stop-first", "stop-first", "marked switch: stop-first in the catalogue"),
+        ({"ports": [PORT], "healthcheck": HC}, "stop-first", "stop-first",
+         "marked switch: stop-first in the catalogue"),
     ],
 )
 def test_switch_mode_is_start_first_unless_it_cannot_work(config, asked, mode, reason):
