@@ -16,7 +16,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import registry_spec
 from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import check_version_input, parse_services
-from ansible_collections.aegee.deploy.plugins.plugin_utils._plan import PlanError, Planner, RegistryError, planned_switch
+from ansible_collections.aegee.deploy.plugins.plugin_utils._plan import (
+    PlanError,
+    Planner,
+    RegistryError,
+    planned_switch,
+)
 
 
 def argument_spec():

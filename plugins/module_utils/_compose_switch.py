@@ -34,9 +34,10 @@ POLL = 0.5
 class StartFirst:
     """``switch(svc, timeout, probe)`` of one service; ``compose`` runs compose, ``run`` the Docker CLI."""
 
-    def __init__(self, compose, run, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, compose, run, clock=time.monotonic, sleep=time.sleep, progress=None):
         self.compose = compose
         self.run = run
+        self.progress = progress or (lambda text: None)
         self.clock = clock
         self.sleep = sleep
 
@@ -89,15 +90,19 @@ class StartFirst:
         elif len(new) != 1:
             problem = "starting a new %s container beside the old one gave %d new containers" % (svc, len(new))
         if problem is None:
+            self.progress("%s: waiting up to %ds for the new container %s to turn healthy"
+                          % (svc, timeout, new[0][:12]))
             problem = self.wait_health(new[0], "healthy", deadline)
             report["healthy_after"] = round(self.clock() - start, 1)
         if problem is None and probe is not None:
+            self.progress("%s: checking the version of the new container %s" % (svc, new[0][:12]))
             problem = self._probe(svc, new[0], probe, deadline)
         if problem is not None:
             if new:
                 self.run(["docker", "rm", "--force"] + new)
             report["total"] = round(self.clock() - start, 1)
             return problem, report
+        self.progress("%s: draining the old container(s) %s" % (svc, ", ".join(cid[:12] for cid in old)))
         report["drain"] = self.drain(old, timeout)
         report["total"] = round(self.clock() - start, 1)
         return None, report

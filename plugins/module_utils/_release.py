@@ -129,6 +129,7 @@ class Release:
         failure = None
         try:
             if to_up:
+                self.runtime.progress = self._progress
                 problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up), self.modes,
                                               _checks.container_probe(self.p, config, self.http_get))
                 self._switch_report(to_up)
@@ -156,6 +157,14 @@ class Release:
             if mode["mode"] == _policy.STOP_FIRST:
                 self.state.warnings.append("%s switches stop-first (%s)" % (svc, mode["reason"]))
         return self.modes
+
+    def _progress(self, text):
+        """What the switch waits for now, into the lock (a run or a person that finds the host locked sees it)."""
+        if self.lock:
+            try:
+                self.state.annotate_lock(self.run_id, waiting="%s (since %s)" % (text, now_iso()))
+            except (StateError, OSError):
+                pass
 
     def _switch_report(self, services):
         """What the runtime's switch did per service (mode, seconds to healthy, drain), into the result."""

@@ -35,6 +35,8 @@ class Runtime(abc.ABC):
         self.run = run
         # what each switch and restore did, by service: mode, seconds to healthy, drain, total (the result shows it)
         self.report = {}
+        # told what a switch waits for now, as a sentence (the release shows it in its lock); set by the caller
+        self.progress = lambda text: None
 
     # ------------------------------------------------------------ the host
     @abc.abstractmethod

@@ -49,8 +49,11 @@ class ComposeRuntime(Runtime):
     def __init__(self, root, files, run):
         super().__init__(root, files, run)
         self.compose = Compose(root, self.files, run)
-        self.start_first = StartFirst(self.compose, run)
+        self.start_first = StartFirst(self.compose, run, progress=self._tell)
         self.replaced = set()  # start-first services whose old container is gone
+
+    def _tell(self, text):
+        self.progress(text)  # looked up at each call: the caller sets ``progress`` after construction
 
     def diagnose(self):
         return diagnose(self.run)

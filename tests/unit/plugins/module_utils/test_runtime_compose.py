@@ -196,7 +196,8 @@ def test_start_first_starts_the_new_container_beside_the_old_one_then_drains_and
     rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
                            tuple(INSPECT + ["new1"]): [container("starting"), container("healthy")],
                            tuple(INSPECT + ["old1"]): [container("healthy"), container("unhealthy")]})
-    probed = []
+    probed, told = [], []
+    rt.progress = told.append
     assert rt.switch(["core"], 60, {"core": "start-first"},
                      lambda svc, ip: probed.append((svc, ip))) is None
     assert argvs(run) == [PS_CORE, SCALE_UP, PS_CORE, INSPECT + ["new1"], INSPECT + ["new1"], INSPECT + ["new1"],
@@ -204,6 +205,8 @@ def test_start_first_starts_the_new_container_beside_the_old_one_then_drains_and
                           INSPECT + ["old1"], INSPECT + ["old1"],
                           ["docker", "stop", "old1"], ["docker", "rm", "--force", "old1"]]
     assert probed == [("core", "172.18.0.7")]
+    assert told == ["core: waiting up to 60s for the new container new1 to turn healthy",
+                    "core: checking the version of the new container new1", "core: draining the old container(s) old1"]
     assert rt.report["core"] == {"mode": "start-first", "healthy_after": 0.5, "total": 2.5,
                                  "drain": "old1: unhealthy (out of rotation)"}
     assert rt.replaced == {"core"}
