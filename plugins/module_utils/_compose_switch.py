@@ -99,6 +99,7 @@ class StartFirst:
             problem = self._probe(svc, new[0], probe, deadline)
         if problem is not None:
             if new:
+                problem += self.last_words(new[0])
                 self.run(["docker", "rm", "--force"] + new)
             report["total"] = round(self.clock() - start, 1)
             return problem, report
@@ -106,6 +107,23 @@ class StartFirst:
         report["drain"] = self.drain(old, timeout)
         report["total"] = round(self.clock() - start, 1)
         return None, report
+
+    def last_words(self, cid):
+        """What the failed new container said last (its last health probe, its last log lines), before it goes."""
+        words = ""
+        rc, out, _err = self.run(["docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}",
+                                  cid])
+        try:
+            log = (json.loads(out) or {}).get("Log") or [] if rc == 0 else []
+        except ValueError:
+            log = []
+        if log:
+            words += "; its last health check (exit %s): %s" % (log[-1].get("ExitCode"),
+                                                               (log[-1].get("Output") or "").strip()[-300:])
+        rc, out, err = self.run(["docker", "logs", "--tail", "10", cid])
+        if rc == 0 and (out or err).strip():
+            words += "; its last log lines:\n%s" % ((out or "") + (err or "")).strip()[-1000:]
+        return words
 
     def _probe(self, svc, cid, probe, deadline):
         while True:

@@ -119,7 +119,10 @@ class Release:
             self.result["changed"] = True
         if self.check_mode:
             if to_up:
-                self._switch_modes(self.runtime.config(), to_up)
+                try:
+                    self._switch_modes(self.runtime.config(), to_up)
+                except RuntimeFailure as exc:
+                    self.state.warnings.append("cannot tell how the services would be switched: %s" % exc)
             return self.result
         if not changed_files and not to_up:
             self._record(state, old, "unchanged", [])

@@ -277,3 +277,16 @@ def test_restore_switches_back_start_first_only_where_the_old_container_is_gone(
     assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "120", "events"]
     assert argvs(run)[1:3] == [PS_CORE, SCALE_UP]
     assert argvs(run)[-2:] == [["docker", "stop", "new1"], ["docker", "rm", "--force", "new1"]]
+
+
+def test_a_failed_new_container_leaves_its_last_words_in_the_problem_before_it_is_removed():
+    health = {"Status": "unhealthy", "Log": [{"ExitCode": 1, "Output": "curl: (7) Failed to connect\n"}]}
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(INSPECT + ["new1"]): container(None, "exited", exit_code=2),
+                           ("docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}"):
+                               (0, json.dumps(health), ""),
+                           ("docker", "logs", "--tail", "10", "new1"): (0, "booting\n", "panic: no database\n")})
+    assert rt.switch(["core"], 10, {"core": "start-first"}) == (
+        "the new container exited (code 2); its last health check (exit 1): curl: (7) Failed to connect; "
+        "its last log lines:\nbooting\npanic: no database")
+    assert argvs(run)[-1] == ["docker", "rm", "--force", "new1"]
