@@ -77,7 +77,7 @@ def containers_all():
 def test_a_start_first_deploy_drops_no_request(real_shape):
     requests, failed, out = under_load([*real_shape, "-e", "service=core", "-e", "version=1.5.0"])
     assert requests > 50 and failed == 0, (requests, failed)
-    assert '"mode": "start-first"' in out or "start-first" in out
+    assert "core: start-first (the new container starts beside the old one), healthy after" in out
     assert_one_container_pinned("1.5.0")
     assert containers(PROJECT)["core"]["State"] == "running"
 
