@@ -118,8 +118,9 @@ class StartFirst:
         except ValueError:
             log = []
         if log:
-            words += "; its last health check (exit %s): %s" % (log[-1].get("ExitCode"),
-                                                               (log[-1].get("Output") or "").strip()[-300:])
+            last = log[-1]
+            words += "; its last health check (exit %s): %s" % (last.get("ExitCode"),
+                                                                (last.get("Output") or "").strip()[-300:])
         rc, out, err = self.run(["docker", "logs", "--tail", "10", cid])
         if rc == 0 and (out or err).strip():
             words += "; its last log lines:\n%s" % ((out or "") + (err or "")).strip()[-1000:]
@@ -147,8 +148,8 @@ class StartFirst:
             if not hc or hc.get("Test") in (None, ["NONE"]):
                 notes.append("%s: no healthcheck to drain it; stopped at once" % cid[:12])
                 continue
-            wait = sum(float(hc.get(k) or 30e9) / 1e9 for k in ("Interval", "Timeout")) * (int(hc.get("Retries")
-                                                                                                 or 3) + 1)
+            retries = int(hc.get("Retries") or 3)
+            wait = sum(float(hc.get(k) or 30e9) / 1e9 for k in ("Interval", "Timeout")) * (retries + 1)
             problem = self.wait_health(cid, "unhealthy", self.clock() + min(timeout, wait + 5))
             notes.append("%s: %s" % (cid[:12], "unhealthy (out of rotation)" if problem is None
                                      else problem + ": its healthcheck ignores %s; stopped anyway" % DRAIN_MARKER))

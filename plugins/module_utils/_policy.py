@@ -210,7 +210,7 @@ def switch_modes(services, config_services, catalogue=None):
 def service_port(service_config):
     """The port a service listens on inside its network: ``expose``, Traefik's server port label, or ``ports``."""
     for value in service_config.get("expose") or []:
-        return int(str(value).split("/")[0].split("-")[0])
+        return int(str(value).split("/", maxsplit=1)[0].split("-", maxsplit=1)[0])
     labels = service_config.get("labels") or {}
     if isinstance(labels, list):
         labels = dict(label.split("=", 1) for label in labels if "=" in label)

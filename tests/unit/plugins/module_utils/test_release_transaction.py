@@ -293,8 +293,8 @@ def test_the_switch_gets_each_services_mode_and_a_probe_of_the_new_container(roo
 
     rel.http_get = http_get
     probe = _checks.container_probe(rel.p, docker.config, http_get)
-    assert probe("core", "172.18.0.5") == ("GET http://172.18.0.5:8084/healthcheck: it runs version 1.4.2, "
-                                            "not 1.5.0")
+    assert probe("core", "172.18.0.5") == (
+        "GET http://172.18.0.5:8084/healthcheck: it runs version 1.4.2, not 1.5.0")
     assert seen == ["http://172.18.0.5:8084/healthcheck"] and docker.probe is not None
 
 
