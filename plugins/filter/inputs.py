@@ -23,7 +23,7 @@ from ansible_collections.aegee.deploy.plugins.plugin_utils import _inputs
 # what inventory_problems reads of each host; of the password only whether it is set
 READ = ("aegee_services", "aegee_deploy_root", "aegee_deploy_repo_url", "aegee_deploy_repo_branch",
         "aegee_environment", "aegee_promote_from", "aegee_registry", "aegee_registry_username", "group_names",
-        "aegee_service_ports", "aegee_smoke_urls", "aegee_deploy_env", "aegee_state_dir",
+        "aegee_service_ports", "aegee_smoke_urls", "aegee_deploy_env", "aegee_state_dir", "aegee_follow_branches",
         "aegee_extra_checks", "aegee_browser_checks", "aegee_browser_python")
 
 

@@ -4,7 +4,8 @@
 #
 # Private to the aegee.deploy collection: not a public API, may change at any
 # time without notice.
-"""What a service name may be: one rule for the controller's input checks and the host's modules.
+"""What a service name (and a git branch name) may be: one rule for the controller's input checks and the host's
+modules.
 
 Kept apart (no imports) so a module that only needs the rule ships nothing else to the host.
 """
@@ -15,3 +16,4 @@ import re
 
 SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 SERVICE_RULE = "lowercase letters, digits, '-', '_', '.', at most 63 characters; no spaces, slashes or shell characters"
+BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/@+-]{1,255}(?<!\.lock)(?<![./])$")

@@ -266,12 +266,13 @@ def release_holds(bad, svc, version):
 
 
 def recorded_state(state, result, targets, managed, *, run_id, now, action="deploy", actor=None, reason=None,
-                   mark_bad=None):
+                   mark_bad=None, sources=None):
     """``(state, warnings)``: the host state after a release that ended with ``result``.
 
     Only a good result (success, unchanged) changes it: the tool's edits become ``managed``, every target
-    is current and verified, the versions of ``mark_bad`` are bad and no longer verified, and a version
-    newer than a bad one releases that hold (not on a rollback).
+    is current (with its compose ``source``, see :func:`history_entry`, when ``sources`` has it) and verified,
+    the versions of ``mark_bad`` are bad and no longer verified, and a version newer than a bad one releases
+    that hold (not on a rollback).
     """
     state = copy.deepcopy(state)
     if result not in GOOD_RESULTS:
@@ -281,6 +282,8 @@ def recorded_state(state, result, targets, managed, *, run_id, now, action="depl
     for svc, target in targets.items():
         state["current"][svc] = {"version": target["version"], "digest": target.get("digest"),
                                  "image": image_of(svc, managed), "time": now, "release": run_id}
+        if (sources or {}).get(svc):
+            state["current"][svc]["source"] = sources[svc]
         verified = state["verified"].setdefault(svc, {})
         verified[target["version"]] = {"digest": target.get("digest"), "time": now, "release": run_id}
         if action != "rollback":
@@ -317,7 +320,12 @@ def unrestored_state(state, services, targets, managed, *, run_id, now, actor=No
 
 def history_entry(params, services, result, *, run_id, started, now, recreated, repo=None, failure=None,
                   evidence=None, restore_error=None, running=None, recovered_lock=None):
-    """The history line of a release: who, what (``services``: the release's per-service report), how it ended."""
+    """The history line of a release: who, what (``services``: the release's per-service report), how it ended.
+
+    A service's ``source`` (when the report has one) is where its compose definition came from:
+    ``{"submodule": folder or None, "url", "commit", "blob"}`` (``_repo.compose_source``), so a later rollback
+    can tell whether the definition changed since.
+    """
     entry = {
         "id": run_id,
         "started": started,
@@ -326,7 +334,8 @@ def history_entry(params, services, result, *, run_id, started, now, recreated, 
         "controller": params.get("controller") or "",
         "action": params.get("action", "deploy"),
         "environment": params.get("environment") or "",
-        "services": {svc: {k: info.get(k) for k in ("from", "to", "digest", "image", "changed")}
+        "services": {svc: dict({k: info.get(k) for k in ("from", "to", "digest", "image", "changed")},
+                               **({"source": info["source"]} if info.get("source") else {}))
                      for svc, info in services.items()},
         "recreated": recreated,
         "result": result,
@@ -345,3 +354,41 @@ def history_entry(params, services, result, *, run_id, started, now, recreated, 
     if params.get("reason"):
         entry["reason"] = params["reason"]
     return entry
+
+
+# ------------------------------------------------------------------ rollback
+
+
+def release_source(history, svc, version):
+    """The compose source recorded by the newest good release that brought ``svc`` to ``version``, or None."""
+    for entry in reversed(history or []):
+        info = (entry.get("services") or {}).get(svc) or {}
+        if entry.get("result") in GOOD_RESULTS and info.get("to") == version and info.get("source"):
+            return info["source"]
+    return None
+
+
+def _where(source):
+    folder = source.get("submodule")
+    commit = (source.get("commit") or "?")[:12]
+    return "submodule %s at %s" % (folder, commit) if folder else "deploy repo at %s" % commit
+
+
+def definition_note(svc, version, then, now):
+    """``(note, changed)``: whether the compose definition of ``svc`` changed since ``version`` was released.
+
+    ``then``: the source recorded with that release (:func:`release_source`), ``now``: the current one; each
+    ``{"submodule", "commit", "blob", ...}`` or None. ``changed`` is True, False, or None when unknown. A rollback
+    pins the image only: the compose definition stays the current one.
+    """
+    if not now or not now.get("blob"):
+        return ("%s: the current compose file is not committed, so whether it changed since %s was released is "
+                "unknown; the image is rolled back, the compose definition is the current one" % (svc, version), None)
+    if not then or not then.get("blob"):
+        return ("%s: the compose definition %s was released with is not recorded; the image is rolled back, the "
+                "compose definition is the current one (%s)" % (svc, version, _where(now)), None)
+    if then["blob"] == now["blob"]:
+        return ("%s: the compose definition is the one %s was released with (%s)" % (svc, version, _where(now)),
+                False)
+    return ("%s: the compose definition changed since %s was released (%s then, %s now): the image is rolled "
+            "back, the compose definition stays the current one" % (svc, version, _where(then), _where(now)), True)

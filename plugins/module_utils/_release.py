@@ -28,6 +28,7 @@ import uuid
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _dotenv, _policy, _repo
 from ansible_collections.aegee.deploy.plugins.module_utils import _release_files as files
+from ansible_collections.aegee.deploy.plugins.module_utils import _release_switch as switching
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import project_files
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
@@ -80,8 +81,8 @@ class Release:
                 self.result["diff"].append({"before": "", "after": "clone of %s (%s)\n" % (p["repo_url"], p["branch"]),
                                             "before_header": self.root, "after_header": self.root})
                 return self.result
-            _repo.clone(self.root, p["repo_url"], p["branch"], self.run)
-            self.result.update(cloned=True, changed=True)
+            cloned = _repo.clone(self.root, p["repo_url"], p["branch"], self.run, **self._submodule_options())
+            self.result.update(cloned=True, changed=True, submodules=cloned["submodules"])
         if self.check_mode:
             held = self.state.read_lock()
             if held:
@@ -114,15 +115,15 @@ class Release:
         git = _repo.Git(self.root, self.run)
         self._update_repo(old)
         new, changed_files = self._pin(git, old)
-        to_up, containers = self._plan_services(state, new, changed_files)
+        # a file the update set aside and the pins make again as it was is no change to its services
+        to_up, containers = self._plan_services(
+            state, new, [f for f in changed_files if self.live_texts.get(f, self.new_texts[f]) != self.new_texts[f]])
+        self._sources(git, new)
         if changed_files or to_up:
             self.result["changed"] = True
         if self.check_mode:
             if to_up:
-                try:
-                    self._switch_modes(self.runtime.config(), to_up)
-                except RuntimeFailure as exc:
-                    self.state.warnings.append("cannot tell how the services would be switched: %s" % exc)
+                self._switch_modes(None, to_up)
             return self.result
         if not changed_files and not to_up:
             self._record(state, old, "unchanged", [])
@@ -132,10 +133,11 @@ class Release:
         failure = None
         try:
             if to_up:
-                self.runtime.progress = self._progress
+                if self.lock:
+                    self.runtime.progress = switching.lock_progress(self.state, self.run_id)
                 problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up), self.modes,
                                               _checks.container_probe(self.p, config, self.http_get))
-                self._switch_report(to_up)
+                switching.report(self.result, self.runtime, to_up)
                 if problem is not None:
                     failure = "the new containers did not become healthy: %s" % problem
                 else:
@@ -149,30 +151,14 @@ class Release:
         return self.result
 
     def _switch_modes(self, config, to_up):
-        """How each service of ``to_up`` is switched (``_policy.switch_modes``), into the result; Refused raises."""
+        """How each service is switched (``_release_switch.decide``); ``config`` None: read it (check mode)."""
         try:
-            self.modes, warnings = _policy.switch_modes(to_up, config.get("services") or {}, self.p.get("catalogue"))
+            config = self.runtime.config() if config is None else config
+            self.modes = switching.decide(self.p, self.result, self.state.warnings, config, to_up)
+        except RuntimeFailure as exc:  # check mode: the project as it is now cannot be read
+            self.state.warnings.append("cannot tell how the services would be switched: %s" % exc)
         except _policy.Refused as exc:
             raise ReleaseError(str(exc)) from None
-        self.state.warnings.extend(warnings)
-        for svc, mode in self.modes.items():
-            self.result["services"][svc]["switch"] = dict(mode)
-            if mode["mode"] == _policy.STOP_FIRST:
-                self.state.warnings.append("%s switches stop-first (%s)" % (svc, mode["reason"]))
-        return self.modes
-
-    def _progress(self, text):
-        """What the switch waits for now, into the lock (a run or a person that finds the host locked sees it)."""
-        if self.lock:
-            try:
-                self.state.annotate_lock(self.run_id, waiting="%s (since %s)" % (text, now_iso()))
-            except (StateError, OSError):
-                pass
-
-    def _switch_report(self, services):
-        """What the runtime's switch did per service (mode, seconds to healthy, drain), into the result."""
-        for svc in services:
-            self.result["services"][svc].setdefault("switch", {}).update(self.runtime.report.get(svc) or {})
 
     def _smoke(self, services):
         """None if every check of the release passes (``_checks``: /healthcheck, browser, extra), else the reason."""
@@ -192,6 +178,8 @@ class Release:
         self.state.warnings.extend(warnings)
 
     def _update_repo(self, old):
+        self.live_texts = {path: files.read(self.root, path)  # what the runtime reads now, before the update
+                           for path in {files.ENV_FILE} | {pin["file"] for pin in (old.get("pins") or {}).values()}}
         # a release that died after writing its pins left them in the files: they are the tool's too
         pending = (self.state.broken or {}).get("pending")
 
@@ -199,10 +187,22 @@ class Release:
             return [files.render(path, text, old)] + ([files.render(path, text, pending)] if isinstance(pending, dict)
                                                       else [])
 
-        upd = _repo.update(self.root, self.p["branch"], ours, self.run, check_mode=self.check_mode)
+        upd = _repo.update(self.root, self.p["branch"], ours, self.run, check_mode=self.check_mode,
+                           **self._submodule_options())
         self.result["repo"] = upd
-        if upd.get("pulled") or (self.check_mode and upd.get("behind")):
+        cloned = self.result.get("submodules") or {}
+        subs = {f: dict(r, changed=r["changed"] or (cloned.get(f) or {}).get("changed", False))
+                for f, r in (upd.get("submodules") or {}).items()}
+        self.result["submodules"] = subs
+        # in check mode nothing is fetched: a submodule that would move is a change all the same
+        if upd.get("pulled") or (self.check_mode and (upd.get("behind") or any(r["changed"] for r in subs.values()))):
             self.result["changed"] = True
+
+    def _submodule_options(self):
+        """The enabled service folders (read from the commit checked out) and the service repo branches followed."""
+        env = {k: str(v) for k, v in (self.p.get("env") or {}).items()}
+        return {"services": files.enabled_folders(env, self.p.get("files")),
+                "follow": self.p.get("follow_branches") or None}
 
     def _pin(self, git, old):
         """The tool's new edits and the files they change (their diffs go into the result)."""
@@ -246,6 +246,21 @@ class Release:
                 "container_image": c.get("Image") if c else None, "changed": svc in to_up}
         self.result["recreate"] = to_up
         return to_up, containers
+
+    def _sources(self, git, new):
+        """Each target's compose source (``_repo.compose_source``); a rollback says whether it changed since."""
+        history = self.state.read_history() if self.p.get("action") == "rollback" else None
+        notes = []
+        for svc, info in sorted(self.result["services"].items()):
+            info["source"] = _repo.compose_source(git, new["pins"][svc]["file"])
+            if history is not None:
+                note, info["definition_changed"] = _policy.definition_note(
+                    svc, info["to"], _policy.release_source(history, svc, info["to"]), info["source"])
+                notes.append(note)
+                if info["definition_changed"]:
+                    self.state.warnings.append(note)
+        if notes:
+            self.result["msg"] = "; ".join(notes)
 
     def _prepare(self, state, old, new, changed_files, to_up):
         """Write the files, validate the project, pull; on failure the files go back and nothing ran."""
@@ -314,7 +329,9 @@ class Release:
                                       **details)
         state, warnings = _policy.recorded_state(state, result, p["targets"], managed, run_id=self.run_id, now=now,
                                                  action=p.get("action", "deploy"), actor=p.get("actor"),
-                                                 reason=p.get("reason"), mark_bad=p.get("mark_bad"))
+                                                 reason=p.get("reason"), mark_bad=p.get("mark_bad"),
+                                                 sources={s: i.get("source")
+                                                          for s, i in self.result["services"].items()})
         self.state.warnings.extend(warnings)
         try:
             self.state.append_history(entry)

@@ -47,6 +47,22 @@ def render(path, text, managed):
     return text
 
 
+def enabled_folders(env, files=None):
+    """``services(show)`` for ``_repo.clone``/``update``: the service folders of the commit about to be checked out.
+
+    ``show(path)`` is a file's text at that commit: with ``files`` given, their first folders; else the
+    ``ENABLED_SERVICES`` of its ``.env`` with the host's ``env`` values applied (they may change in the same pull).
+    """
+
+    def folders(show):
+        if files:
+            return sorted({f.split("/", 1)[0] for f in files if "/" in f})
+        values = _dotenv.parse(render(ENV_FILE, show(ENV_FILE) or "", {"env": env}))
+        return [s for s in (values.get("ENABLED_SERVICES") or "").split(":") if s]
+
+    return folders
+
+
 def locate_services(root, files):
     """``{service: file}``: the compose file whose ``image:`` Compose uses for each service (the one to pin)."""
     sources, _problems = _compose.image_sources([(f, read(root, f) or "") for f in files])

@@ -304,6 +304,8 @@ def collect(params, run, http_get):
             "healthcheck": checks.get(svc),
             "healthcheck_version": (checks.get(svc) or {}).get("version"),
             "current": current.get(svc),
+            # where the last release took the compose definition from (_repo.compose_source), as it recorded it
+            "source": (current.get(svc) or {}).get("source"),
             "managed_pin": managed.get(svc),
             "verified": sort_versions(list((verified.get(svc) or {}).keys())),
             "verified_digests": {v: (i or {}).get("digest") for v, i in (verified.get(svc) or {}).items()},

@@ -22,6 +22,15 @@ description:
   - If anything fails after the first write, the previous pins and containers are restored and checked, the failed
     release is recorded with its evidence (C(docker compose ps), the health log, the last log lines) and the module
     fails with a message that names the service and shows that evidence.
+  - Service folders that are git submodules of the deploy repo (its C(stable) shape) are part of the checkout; the
+    enabled ones are initialised (shallow where the server allows) at the commit the deploy repo records, or at
+    the tip of the branch O(follow_branches) names; the tool's pins inside them are set aside and re-applied like
+    any other, anybody else's edits are refused with a command that discards them. A submodule that cannot be
+    fetched, or is recorded at a commit its repository does not have, stops the run before any container is
+    touched, naming the folder and its URL (over SSH the host needs a deploy key for each service repository).
+  - Each service's compose source (the submodule folder and commit, or the deploy repo's commit, and the git id
+    of the compose file) is recorded with the release; a rollback says in RV(msg) whether the compose definition
+    changed since the version it rolls back to (it pins the image only).
   - The compose project is the deploy repo's real shape, C(base-docker-compose.yml) plus
     C(<service>/docker/docker-compose.yml) for every service of C(ENABLED_SERVICES) in C(.env), unless O(files) says
     otherwise. After a release, a plain C(make start) on the host reproduces it.
@@ -64,6 +73,17 @@ options:
     description: Values of the host's C(.env) that differ from the deploy repo's; managed like the pins.
     type: dict
     default: {}
+  follow_branches:
+    description:
+      - For a deploy repo whose service folders are git submodules, service folder to a branch of that service's
+        repository (for example C(core) to C(master)); the folder is brought to the tip of that branch instead of the
+        commit the deploy repo records (the seed's C(git pull origin master) in the service repo). The commit
+        taken is reported in RV(submodules) and recorded as the service's compose source in the history.
+      - Only the submodules of the enabled services are initialised (C(ENABLED_SERVICES) of the C(.env) about to
+        be checked out, or the folders of O(files)); a folder here that is not a submodule is refused.
+    type: dict
+    default: {}
+    version_added: 0.1.0
   files:
     description: Compose files of the project relative to O(root), in order. Default is the real deploy repo shape.
     type: list
@@ -237,9 +257,10 @@ services:
   type: dict
   sample:
     core: {from: 1.5.0, to: 1.5.1, digest: "sha256:3b1c...", image: "localhost:5000/aegee/core:1.5.1@sha256:3b1c...",
-           changed: true, smoke: ok, switch: {mode: start-first, reason: the new container starts beside the old one,
-                                              healthy_after: 41.5, drain: "0b2c4e6f8a1d: unhealthy (out of rotation)",
-                                              total: 47.9}}
+           changed: true, smoke: ok, source: {submodule: core, url: "git@github.com:AEGEE/core.git",
+                                              commit: "4f1c...", blob: "a7d2..."},
+           switch: {mode: start-first, reason: the new container starts beside the old one, healthy_after: 41.5,
+                    drain: "0b2c4e6f8a1d: unhealthy (out of rotation)", total: 47.9}}
 recreate:
   description: Services whose containers were (or in check mode would be) recreated.
   returned: always
@@ -253,6 +274,25 @@ repo:
   description: What happened to the deploy repo checkout (fetched, pulled, commits before and after).
   returned: when the checkout existed
   type: dict
+submodules:
+  description:
+    - Per enabled service folder that is a git submodule, what the run did (or in check mode would do) to it;
+      empty for a deploy repo without submodules. C(commit) is the commit the folder is at (the followed
+      branch's tip, or C(recorded), the one the deploy repo records); C(before) is where it was (null when it was
+      not initialised).
+  returned: always
+  type: dict
+  sample:
+    core: {url: "git@github.com:AEGEE/core.git", recorded: "4f1c...", branch: null, before: "9a0e...",
+           commit: "4f1c...", changed: true}
+msg:
+  description:
+    - With O(action=rollback), per service whether the compose definition changed since the version rolled back
+      to was released (a warning too when it did); the image is pinned back, the compose definition stays.
+  returned: on a rollback
+  type: str
+  sample: "core: the compose definition changed since 1.4.2 was released (submodule core at 9a0e11c2b3d4 then,
+    submodule core at 4f1c0d9e8a7b now): the image is rolled back, the compose definition stays the current one"
 cloned:
   description: Whether the deploy repo was cloned by this run.
   returned: when it was
@@ -284,7 +324,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose import Compo
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
 from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
-from ansible_collections.aegee.deploy.plugins.module_utils._names import SERVICE_RE
+from ansible_collections.aegee.deploy.plugins.module_utils._names import BRANCH_RE, SERVICE_RE
 from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._repo import RepoError
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
@@ -311,6 +351,20 @@ def _targets(module):
     return targets
 
 
+def _follow_branches(module):
+    follow = {}
+    for folder, branch in module.params["follow_branches"].items():
+        parts = folder.split("/")
+        if not folder or folder.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            module.fail_json(msg="follow_branches: %r is not a service folder of the deploy repo (a relative path "
+                                 "such as core)" % folder)
+        if not isinstance(branch, str) or not BRANCH_RE.match(branch):
+            module.fail_json(msg="follow_branches.%s: %r is not a git branch name such as master (no spaces, '..', "
+                                 "or leading '-')" % (folder, branch))
+        follow[folder] = branch
+    return follow
+
+
 def main():
     argument_spec = deploy_root_spec()
     argument_spec.update(registry_login_spec())
@@ -319,6 +373,7 @@ def main():
         branch=dict(type="str", required=True),
         env=dict(type="dict", default={}),
         files=dict(type="list", elements="str"),
+        follow_branches=dict(type="dict", default={}),
         services=dict(type="dict", required=True),
         action=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
         mark_bad=dict(type="dict", default={}),
@@ -350,6 +405,7 @@ def main():
     if problem:
         module.fail_json(msg=problem)
     p["targets"] = _targets(module)
+    p["follow_branches"] = _follow_branches(module)
     p["controller"] = p["controller"] or ""
     try:
         login = registry_login(p)

@@ -213,8 +213,18 @@ services:
       type: str
       sample: 1.5.0
     current:
-      description: The release state's current entry (C(version), C(digest), C(image), C(time), C(release)), or V(null).
+      description:
+        - The release state's current entry (C(version), C(digest), C(image), C(time), C(release), C(source)), or
+          V(null).
       type: dict
+    source:
+      description:
+        - Where the compose definition of the running release came from, as that release recorded it -
+          C(submodule) (the service folder when it is a git submodule of the deploy repo, else V(null)), C(url),
+          C(commit) (the submodule's, or the deploy repo's) and C(blob) (the git id of the compose file).
+        - V(null) when the release that deployed it recorded none.
+      type: dict
+      sample: {submodule: core, url: "git@github.com:AEGEE/core.git", commit: "4f1c0d9e8a7b...", blob: "a7d2..."}
     managed_pin:
       description: The pin the last release wrote (C(file), C(value)), or V(null).
       type: dict

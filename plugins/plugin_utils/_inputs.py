@@ -25,7 +25,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _policy, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import is_state_dir
-from ansible_collections.aegee.deploy.plugins.module_utils._names import SERVICE_RE, SERVICE_RULE
+from ansible_collections.aegee.deploy.plugins.module_utils._names import BRANCH_RE, SERVICE_RE, SERVICE_RULE
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import RegistryError, parse_reference
 
 # a version is a Docker tag: at most 128 characters
@@ -259,7 +259,6 @@ def check_inputs(values, catalogue=None, prefix="", empty_is_default=False):
 # ---------------------------------------------------------------- inventory
 # What the roles need from the inventory, checked on the controller before any host is contacted.
 
-BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/@+-]{1,255}(?<!\.lock)(?<![./])$")
 INVENTORY = {
     "aegee_services": "the service catalogue, service name to {image: REPOSITORY}",
     "aegee_deploy_root": "the deploy repo's checkout on the host, an absolute path such as /srv/myaegee",
@@ -366,6 +365,9 @@ SETTINGS = {
     "aegee_smoke_urls": lambda v: _mapping_problems(v, "an http:// or https:// URL", _url),
     "aegee_deploy_env": lambda v: [] if isinstance(v, Mapping) else [
         "must be a mapping of .env variable to value, got %s" % kind(v)],
+    "aegee_follow_branches": lambda v: _mapping_problems(
+        v, "a git branch name of that service's repository, such as master",
+        lambda b: isinstance(b, str) and BRANCH_RE.match(b) is not None),
     "aegee_state_dir": lambda v: [] if is_state_dir(v) else [
         "must be a folder inside aegee_deploy_root, such as .aegee (relative, without '..'), got %s" % shown(v)],
 }

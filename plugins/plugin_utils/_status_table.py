@@ -21,6 +21,13 @@ def _cell(value, default="-"):
     return default if value in (None, "", [], {}) else str(value)
 
 
+def source_text(source, length=8):
+    """``core@4f1c0d9e`` (the submodule folder and commit) or ``repo@9a0e11c2`` (the deploy repo); ``-`` if unknown."""
+    if not isinstance(source, dict) or not source.get("commit"):
+        return "-"
+    return "%s@%s" % (source.get("submodule") or "repo", source["commit"][:length])
+
+
 def _verified_in(hosts, environment, svc, version, digest):
     """True/False whether a host of ``environment`` verified ``version`` of ``svc`` (same digest); None if unknown."""
     seen = False
@@ -59,7 +66,7 @@ def rows(hosts, registry=None):
         if reason:
             out.append(dict(base, service="-", state="unknown", running="-", running_version=None,
                             running_digest=None, healthcheck="-", pinned="-", pinned_version=None, newest="-",
-                            newest_version=None, latest=None, verified="-", held="-", drift=[reason],
+                            newest_version=None, latest=None, verified="-", held="-", source="-", drift=[reason],
                             problem=True, lock=None))
             continue
         lock = info.get("lock")
@@ -129,6 +136,8 @@ def rows(hosts, registry=None):
                 pinned=pinned,
                 pinned_version=s.get("pinned_version"),
                 pinned_image=s.get("pinned"),
+                source=source_text(s.get("source")),
+                source_info=s.get("source"),
                 newest=newest_text,
                 newest_version=newest,
                 latest=latest,
@@ -155,6 +164,7 @@ COLUMNS = (
     ("state", "STATE"),
     ("healthcheck", "HEALTHCHECK"),
     ("pinned", "PINNED"),
+    ("source", "SOURCE"),
     ("newest", "NEWEST"),
     ("verified", "VERIFIED"),
     ("held", "HELD/BAD"),

@@ -143,3 +143,19 @@ def test_inventory_problems_reads_the_state_dir():
     hostvars = HostVars(s1=dict(GOOD, aegee_state_dir="../elsewhere"))
     found = inventory_problems(["s1"], hostvars, {"staging": ["s1"]})
     assert len(found) == 1 and found[0].startswith("aegee_state_dir must be a folder inside aegee_deploy_root")
+
+
+@pytest.mark.parametrize(
+    ("follow", "found"),
+    [
+        ({"core": "master", "events": "release/2.x"}, []),
+        ({"core": "-x"}, ["aegee_follow_branches core: '-x' is not a git branch name of that service's repository, "
+                          "such as master (on s1)"]),
+        ({"core": 3}, ["aegee_follow_branches core: 3 is not a git branch name of that service's repository, such as "
+                       "master (on s1)"]),
+        ("master", ["aegee_follow_branches must be a mapping of service name to a git branch name of that service's "
+                    "repository, such as master, got str (on s1)"]),
+    ],
+)
+def test_inventory_problems_checks_the_followed_branches(follow, found):
+    assert inventory_problems(["s1"], HostVars(s1=dict(GOOD, aegee_follow_branches=follow))) == found

@@ -396,8 +396,9 @@ def test_browser_runner_defaults(tmp_path):
     run = FakeRun(default=(0, json.dumps({"errors": [], "status": 200, "text": ""}), ""))
     assert KINDS["browser"].run({"url": "http://h/"}, context(run=run, timeout=5, state_dir=str(tmp_path))) is None
     assert run.calls[0][0][0] == "python3"
-    assert json.loads(run.calls[0][0][2]) == {"url": "http://h/", "selector": "body", "expect": "",
-                                           "executable": "/usr/bin/chromium", "timeout_ms": 5000}
+    want = {"url": "http://h/", "selector": "body", "expect": "", "executable": "/usr/bin/chromium",
+            "timeout_ms": 5000}
+    assert json.loads(run.calls[0][0][2]) == want
 
 
 # ---------------------------------------------------------- the release gate

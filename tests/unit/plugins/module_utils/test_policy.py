@@ -10,6 +10,7 @@ import copy
 import pytest
 
 from ansible_collections.aegee.deploy.plugins.module_utils._policy import (
+    definition_note,
     Refused,
     check_targets,
     failure_message,
@@ -19,6 +20,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._policy import (
     plan_rollback,
     previous_version,
     recorded_state,
+    release_source,
     running_versions,
     service_port,
     services_to_up,
@@ -467,3 +469,66 @@ def test_a_service_without_a_healthcheck_is_warned_about(healthcheck):
 )
 def test_service_port_is_where_the_container_itself_listens(config, port):
     assert service_port(config) == port
+
+
+# ------------------------------------------------------------- compose source
+
+SRC_OLD = {"submodule": "core", "url": "u", "commit": "a" * 40, "blob": "1" * 40}
+SRC_NEW = {"submodule": "core", "url": "u", "commit": "b" * 40, "blob": "2" * 40}
+SRC_FLAT = {"submodule": None, "url": "u", "commit": "c" * 40, "blob": "1" * 40}
+
+
+def test_history_entry_and_state_keep_each_services_compose_source():
+    services = {"core": dict(SERVICES["core"], source=SRC_NEW), "events": {"to": "1.0.0"}}
+    entry_ = history_entry({}, services, "success", run_id="r9", started="t0", now=NOW, recreated=[])
+    assert entry_["services"]["core"]["source"] == SRC_NEW and "source" not in entry_["services"]["events"]
+    after, _warnings = recorded(host({"core": "1.4.2"}), sources={"core": SRC_NEW})
+    assert after["current"]["core"]["source"] == SRC_NEW
+    assert "source" not in recorded(host({"core": "1.4.2"}), sources={"core": None})[0]["current"]["core"]
+
+
+def released(result, version, source, action="deploy"):
+    return {"result": result, "action": action, "services": {"core": {"to": version, "source": source}}}
+
+
+@pytest.mark.parametrize(
+    ("history", "version", "expected"),
+    [
+        ([released("success", "1.4.2", SRC_OLD), released("success", "1.5.0", SRC_NEW)], "1.4.2", SRC_OLD),
+        # the newest good release of that version counts, a failed one does not
+        ([released("success", "1.4.2", SRC_OLD), released("unchanged", "1.4.2", SRC_FLAT),
+          released("failed-restored", "1.4.2", SRC_NEW)], "1.4.2", SRC_FLAT),
+        # an older release recorded no source
+        ([{"result": "success", "services": {"core": {"to": "1.4.2"}}}], "1.4.2", None),
+        ([released("success", "1.5.0", SRC_NEW)], "1.4.2", None),
+        ([], "1.4.2", None),
+    ],
+)
+def test_release_source(history, version, expected):
+    assert release_source(history, "core", version) == expected
+
+
+@pytest.mark.parametrize(
+    ("then", "now", "changed", "says"),
+    [
+        (SRC_OLD, SRC_NEW, True, "core: the compose definition changed since 1.4.2 was released (submodule core at "
+                                 "aaaaaaaaaaaa then, submodule core at bbbbbbbbbbbb now): the image is rolled back, "
+                                 "the compose definition stays the current one"),
+        # another commit, the same compose file: unchanged
+        (SRC_OLD, dict(SRC_NEW, blob=SRC_OLD["blob"]), False,
+         "core: the compose definition is the one 1.4.2 was released with (submodule core at bbbbbbbbbbbb)"),
+        # a flat deploy repo
+        (SRC_FLAT, dict(SRC_FLAT, commit="d" * 40, blob="3" * 40), True, "(deploy repo at cccccccccccc then, "
+                                                                         "deploy repo at dddddddddddd now)"),
+        (None, SRC_NEW, None, "core: the compose definition 1.4.2 was released with is not recorded; the image is "
+                              "rolled back, the compose definition is the current one (submodule core at "
+                              "bbbbbbbbbbbb)"),
+        (dict(SRC_OLD, blob=None), SRC_NEW, None, "is not recorded"),
+        (SRC_OLD, None, None, "core: the current compose file is not committed, so whether it changed since 1.4.2 was "
+                              "released is unknown"),
+        (SRC_OLD, dict(SRC_NEW, blob=None), None, "the current compose file is not committed"),
+    ],
+)
+def test_definition_note(then, now, changed, says):
+    note, found = definition_note("core", "1.4.2", then, now)
+    assert found is changed and says in note

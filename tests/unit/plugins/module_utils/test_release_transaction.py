@@ -119,6 +119,9 @@ class FakeRuntime(Runtime):
     def switch(self, services, timeout, modes=None, probe=None):
         self.docker.modes.append(("switch", modes))
         self.docker.probe = probe
+        self.progress("%s: waiting for the new container to turn healthy" % services[0])
+        with open(os.path.join(self.root, ".aegee", "lock")) as handle:
+            self.docker.lock_seen = json.load(handle)
         problem = self._call("switch", list(services), timeout)
         self._up(services, "running" if problem is None else "restarting")
         return problem
@@ -217,16 +220,22 @@ def test_success_pulls_switches_checks_and_records(root, docker):
     assert docker.runs() == {"core": NEW, "events": REPO + "events:1.0.0"}
     assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n" % NEW
     assert result["changed"] is True and result["recreate"] == ["core"]
+    # in the flat shape the compose source is the deploy repo's commit
+    source = {"submodule": None, "url": os.path.join(os.path.dirname(root), "origin.git"),
+              "commit": git(root, "rev-parse", "HEAD"), "blob": git(root, "rev-parse", "HEAD:" + CORE_FILE)}
     assert result["services"]["core"] == {"from": "1.4.2", "to": "1.5.0", "digest": None, "image": NEW,
-                                          "container_image": OLD, "changed": True, "smoke": "ok",
+                                          "container_image": OLD, "changed": True, "smoke": "ok", "source": source,
                                           "switch": {"mode": "start-first",
                                                      "reason": "the new container starts beside the old one"}}
+    assert result["submodules"] == {}
     assert [e["result"] for e in history(root)] == ["success", "success"]
     assert result["release"] == history(root)[-1] and result["release"]["recreated"] == ["core"]
     host_state = state(root)
     assert host_state["current"]["core"]["version"] == "1.5.0" and sorted(host_state["verified"]["core"]) == [
         "1.4.2", "1.5.0"]
     assert host_state["managed"]["pins"]["core"] == {"file": CORE_FILE, "value": NEW}
+    assert host_state["current"]["core"]["source"] == source
+    assert history(root)[-1]["services"]["core"]["source"] == source
     assert not os.path.exists(os.path.join(root, ".aegee", "lock"))
 
 
@@ -309,6 +318,12 @@ def test_a_stop_first_switch_and_a_missing_healthcheck_are_said_out_loud(root, d
         result["warnings"]
     assert any(w.startswith("core has no healthcheck: the proxy routes requests to its new container")
                for w in result["warnings"])
+
+
+def test_what_the_switch_waits_for_is_written_into_the_lock(root, docker):
+    release(root, docker).execute()
+    assert docker.lock_seen["waiting"].startswith("core: waiting for the new container to turn healthy (since 20")
+    assert HostState.describe_lock(docker.lock_seen).endswith("; now: " + docker.lock_seen["waiting"])
 
 
 def test_the_restore_gets_the_same_modes_as_the_switch(root, docker):
@@ -504,3 +519,22 @@ def test_with_an_override_file_the_release_pins_the_image_compose_runs(root):
     assert [d["after_header"] for d in result["diff"]] == [override]
     assert docker.runs() == {"core": NEW}
     assert state(root)["managed"]["pins"]["core"] == {"file": override, "value": NEW}
+
+
+def test_a_pull_that_leaves_a_services_file_as_it_was_does_not_recreate_it(root):
+    """The update sets the tool's pins aside and the release makes them again: only what changed comes up."""
+    docker = Docker()
+    release(root, docker, "1.5.0", services=("core", "events")).execute()
+    seed = os.path.join(os.path.dirname(root), "seed")
+    commit_file(seed, CORE_FILE, "services:\n  core:\n    image: %s\n    init: true\n" % OLD)
+    commit_file(seed, "README", "unrelated\n")
+    docker.calls.clear()
+    result = release(root, docker, "1.5.0", services=("core", "events")).execute()
+    assert result["repo"]["pulled"] is True and sorted(result["repo"]["restored"]) == [CORE_FILE, EVENTS_FILE]
+    assert result["recreate"] == ["core"] and ("switch", ["core"], 42) in docker.calls
+    assert read(root, CORE_FILE) == "services:\n  core:\n    image: %s\n    init: true\n" % NEW
+    assert read(root, EVENTS_FILE) == "services:\n  events:\n    image: %sevents:1.5.0\n" % REPO
+    commit_file(seed, "README", "unrelated again\n")
+    result = release(root, docker, "1.5.0", services=("core", "events")).execute()
+    assert result["repo"]["pulled"] is True and result["recreate"] == [] and result["changed"] is True
+    assert history(root)[-1]["result"] == "success" and read(root, CORE_FILE).endswith("init: true\n")

@@ -396,3 +396,15 @@ def test_module_main_reads_without_changing_anything(root, module_exits, monkeyp
 )
 def test_module_refuses_bad_options(module_exits, args, message):
     assert message in run_main(release_info.main, args, expect="fail")["msg"]
+
+
+def test_each_service_reports_the_compose_source_its_last_release_recorded(root):
+    path = os.path.join(root, ".aegee", "state.json")
+    with open(path) as handle:
+        state = json.load(handle)
+    source = {"submodule": "core", "url": "git@example.org:aegee/core.git", "commit": "4" * 40, "blob": "5" * 40}
+    state["current"]["core"]["source"] = source
+    write(path, json.dumps(state))
+    result = collect(root, healthy_docker())
+    assert result["services"]["core"]["source"] == source
+    assert result["services"]["events"]["source"] is None  # recorded by an older release: not known

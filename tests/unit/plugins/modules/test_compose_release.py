@@ -111,3 +111,35 @@ def test_root_and_state_dir_are_checked(release, args, message):
 def test_the_state_dir_is_passed_on(release):
     run({"state_dir": "release-state"})
     assert release.params["state_dir"] == "release-state" and release.params["root"] == "/srv/myaegee"
+
+
+# ------------------------------------------------------------ follow_branches
+
+
+@pytest.mark.parametrize(
+    ("follow", "passed"),
+    [
+        ({}, {}),
+        ({"core": "master"}, {"core": "master"}),
+        ({"core": "release/1.x", "events": "develop"}, {"core": "release/1.x", "events": "develop"}),
+    ],
+)
+def test_follow_branches_are_passed_on(release, follow, passed):
+    run({"follow_branches": follow})
+    assert release.params["follow_branches"] == passed
+
+
+@pytest.mark.parametrize(
+    ("follow", "message"),
+    [
+        ({"core": "-x"}, "follow_branches.core: '-x' is not a git branch name"),
+        ({"core": "a..b"}, "follow_branches.core: 'a..b' is not a git branch name"),
+        ({"core": "with space"}, "follow_branches.core: 'with space' is not a git branch name"),
+        ({"core": ""}, "follow_branches.core: '' is not a git branch name"),
+        ({"../core": "master"}, "follow_branches: '../core' is not a service folder"),
+        ({"/srv/core": "master"}, "follow_branches: '/srv/core' is not a service folder"),
+    ],
+)
+def test_follow_branches_are_checked(release, follow, message):
+    assert message in run({"follow_branches": follow}, expect="fail")["msg"]
+    assert release.params is None

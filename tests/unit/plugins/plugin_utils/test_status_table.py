@@ -61,8 +61,8 @@ def test_rows_and_table(root):
     assert down["problem"] and "ssh: connection refused" in down["drift"][0]
 
     lines = status_filters.status_table(rows)
-    assert lines[0].split() == ["ENV", "HOST", "SERVICE", "RUNNING", "STATE", "HEALTHCHECK", "PINNED", "NEWEST",
-                                "VERIFIED", "HELD/BAD", "DRIFT"]
+    assert lines[0].split() == ["ENV", "HOST", "SERVICE", "RUNNING", "STATE", "HEALTHCHECK", "PINNED", "SOURCE",
+                                "NEWEST", "VERIFIED", "HELD/BAD", "DRIFT"]
     staging_core = next(line for line in lines if line.startswith("staging") and " core " in line)
     assert "1.5.0@cccccccccccc" in staging_core and staging_core.rstrip().endswith("ok")
     assert any(line.split()[:3] == ["production", "production-1", "core"] and "DRIFT(2)" in line for line in lines)
@@ -91,3 +91,22 @@ def test_filters_reject_wrong_input():
         status_filters.status_rows([{"info": {}}])
     with pytest.raises(AnsibleFilterError):
         status_filters.status_table({"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ({"submodule": "core", "url": "u", "commit": "4f1c0d9e8a7b" + "0" * 28, "blob": "b"}, "core@4f1c0d9e"),
+        ({"submodule": None, "url": "u", "commit": "9a0e11c2b3d4" + "0" * 28, "blob": "b"}, "repo@9a0e11c2"),
+        ({"submodule": "core", "commit": None}, "-"),
+        (None, "-"),
+    ],
+)
+def test_the_compose_source_column(root, source, text):
+    info = collect(root, healthy_docker())
+    info["services"]["core"]["source"] = source
+    rows = _status_table.rows([_host("staging-1", "staging", info)])
+    core = next(r for r in rows if r["service"] == "core")
+    assert core["source"] == text and core["source_info"] == source
+    line = next(ln for ln in _status_table.table(rows) if " core " in ln)
+    assert line.split()[7] == text  # the SOURCE column, after PINNED
