@@ -41,9 +41,9 @@ class StartFirst:
         self.clock = clock
         self.sleep = sleep
 
-    def running(self, svc):
-        """The ids of the running containers of ``svc``."""
-        _rc, out, _err = self.compose("ps", "--quiet", "--no-trunc", svc, check=False)
+    def running(self, svc, every=False):
+        """The ids of the running containers of ``svc`` (``every``: in any state)."""
+        _rc, out, _err = self.compose("ps", *(["--all"] if every else []), "--quiet", "--no-trunc", svc, check=False)
         return [line.strip() for line in (out or "").splitlines() if line.strip()]
 
     def state(self, cid):
@@ -81,6 +81,10 @@ class StartFirst:
         deadline = start + timeout
         report = {"mode": "start-first"}
         old = self.running(svc)
+        stopped = [cid for cid in self.running(svc, every=True) if cid not in old]
+        if stopped:
+            # a stopped container serves nothing, and `up --no-recreate` would start it with its old configuration
+            self.run(["docker", "rm", "--force"] + stopped)
         rc, out, err = self.compose("up", "--detach", "--no-deps", "--no-recreate", "--scale",
                                     "%s=%d" % (svc, len(old) + 1), svc, check=False)
         new = [cid for cid in self.running(svc) if cid not in old]

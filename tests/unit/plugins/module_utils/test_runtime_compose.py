@@ -171,6 +171,7 @@ def test_diagnose_names_what_is_missing():
 INSPECT = ["docker", "inspect", "--type", "container", "--format",
            "{{json .State}}|{{json .NetworkSettings.Networks}}|{{json .Config.Healthcheck}}"]
 PS_CORE = COMPOSE + ["ps", "--quiet", "--no-trunc", "core"]
+PS_ALL_CORE = COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]
 SCALE_UP = COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "core=2", "core"]
 HEALTHCHECK = {"Test": ["CMD-SHELL", "test ! -e /tmp/drain && curl -f http://localhost/healthcheck"],
                "Interval": 1000000000, "Timeout": 2000000000, "Retries": 3}
@@ -200,7 +201,8 @@ def test_start_first_starts_the_new_container_beside_the_old_one_then_drains_and
     rt.progress = told.append
     assert rt.switch(["core"], 60, {"core": "start-first"},
                      lambda svc, ip: probed.append((svc, ip))) is None
-    assert argvs(run) == [PS_CORE, SCALE_UP, PS_CORE, INSPECT + ["new1"], INSPECT + ["new1"], INSPECT + ["new1"],
+    assert argvs(run) == [PS_CORE, PS_ALL_CORE, SCALE_UP, PS_CORE, INSPECT + ["new1"], INSPECT + ["new1"],
+                          INSPECT + ["new1"],
                           ["docker", "exec", "old1", "sh", "-c", "echo > /tmp/drain"],
                           INSPECT + ["old1"], INSPECT + ["old1"],
                           ["docker", "stop", "old1"], ["docker", "rm", "--force", "old1"]]
@@ -238,7 +240,7 @@ def test_a_failed_scale_up_says_what_compose_said_and_removes_whatever_started()
     assert rt.switch(["core"], 10, {"core": "start-first"}) == (
         "starting a new core container beside the old one failed: Bind for 127.0.0.1:8084 failed: port is already "
         "allocated")
-    assert argvs(run) == [PS_CORE, SCALE_UP, PS_CORE]
+    assert argvs(run) == [PS_CORE, PS_ALL_CORE, SCALE_UP, PS_CORE]
 
 
 def test_an_old_container_that_ignores_the_drain_marker_is_stopped_anyway_and_said_so():
@@ -257,7 +259,7 @@ def test_stop_first_services_come_up_together_and_start_first_ones_one_by_one():
                            tuple(INSPECT + ["new1"]): container("healthy")})
     assert rt.switch(["core", "events"], 30, {"events": "start-first"}) is None
     assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "30", "core"]
-    assert argvs(run)[2] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
+    assert argvs(run)[3] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
                                        "events"]
     assert rt.report["core"]["mode"] == "stop-first" and rt.report["events"]["drain"] == "nothing ran before"
     assert not any(argv[:2] == ["docker", "stop"] for argv in argvs(run))
@@ -275,7 +277,7 @@ def test_restore_switches_back_start_first_only_where_the_old_container_is_gone(
     run.calls.clear()
     assert rt.restore(["core", "events"], 120, modes) is None
     assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "120", "events"]
-    assert argvs(run)[1:3] == [PS_CORE, SCALE_UP]
+    assert argvs(run)[1:4] == [PS_CORE, PS_ALL_CORE, SCALE_UP]
     assert argvs(run)[-2:] == [["docker", "stop", "new1"], ["docker", "rm", "--force", "new1"]]
 
 
@@ -290,3 +292,12 @@ def test_a_failed_new_container_leaves_its_last_words_in_the_problem_before_it_i
         "the new container exited (code 2); its last health check (exit 1): curl: (7) Failed to connect; "
         "its last log lines:\nbooting\npanic: no database")
     assert argvs(run)[-1] == ["docker", "rm", "--force", "new1"]
+
+
+def test_a_stopped_container_of_the_service_is_removed_before_the_new_one_starts():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(PS_ALL_CORE): (0, "old1\nexited1\n", ""),
+                           tuple(INSPECT + ["new1"]): container("healthy"),
+                           tuple(INSPECT + ["old1"]): container("unhealthy")})
+    assert rt.switch(["core"], 60, {"core": "start-first"}) is None
+    assert argvs(run)[:4] == [PS_CORE, PS_ALL_CORE, ["docker", "rm", "--force", "exited1"], SCALE_UP]
