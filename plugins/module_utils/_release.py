@@ -154,7 +154,8 @@ class Release:
         """How each service is switched (``_release_switch.decide``); ``config`` None: read it (check mode)."""
         try:
             config = self.runtime.config() if config is None else config
-            self.modes = switching.decide(self.p, self.result, self.state.warnings, config, to_up)
+            decided = switching.decide(self.p, self.result, self.state.warnings, config, to_up)
+            self.modes = {svc: mode["mode"] for svc, mode in decided.items()}  # what the runtime's switch takes
         except RuntimeFailure as exc:  # check mode: the project as it is now cannot be read
             self.state.warnings.append("cannot tell how the services would be switched: %s" % exc)
         except _policy.Refused as exc:

@@ -34,11 +34,12 @@ pytestmark = pytest.mark.usefixtures("real_shape")
 @pytest.fixture(scope="module")
 def real_shape(testbed, tmp_path_factory):
     """Origin in the real shape (expose only), the checks through the gateway; the ports come back at the end."""
+    playbook("deploy.yml", "-l", "staging")  # the checkout, and what a host runs before the gateway starts
+    start_gateway(HOST)
     work = str(tmp_path_factory.mktemp("origin") / "work")
     real_shape_origin(work)
     extra = tmp_path_factory.mktemp("vars") / "real-shape.json"
     extra.write_text(json.dumps(real_shape_vars(*HOSTS[HOST][::2])))
-    start_gateway(HOST)
     args = ["-l", "staging", "-e", "@%s" % extra]
     playbook("deploy.yml", *args)  # every service's compose file changed: each one switches
     playbook("deploy.yml", *args, "-e", "service=core", "-e", "version=1.4.2")
