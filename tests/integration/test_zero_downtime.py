@@ -41,10 +41,12 @@ def real_shape(testbed, tmp_path_factory):
     extra = tmp_path_factory.mktemp("vars") / "real-shape.json"
     extra.write_text(json.dumps(real_shape_vars(*HOSTS[HOST][::2])))
     args = ["-l", "staging", "-e", "@%s" % extra]
-    playbook("deploy.yml", *args)  # every service's compose file changed: each one switches
-    playbook("deploy.yml", *args, "-e", "service=core", "-e", "version=1.4.2")
-    yield args
-    ports_back(work)
+    try:
+        playbook("deploy.yml", *args)  # every service's compose file changed: each one switches
+        playbook("deploy.yml", *args, "-e", "service=core", "-e", "version=1.4.2")
+        yield args
+    finally:
+        ports_back(work)
     playbook("deploy.yml", "-l", "staging")  # the ports are back on every service (stop-first)
 
 
