@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
+import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 
-from _testbed import ADDR, HOST_ROOT, playbook, publish, sh, ssh
+from _testbed import ADDR, HOST_ROOT, playbook, ports_back, publish, real_shape_origin, real_shape_vars, sh, ssh
 
 RATE = 50
 MAX_SECONDS = 120
@@ -119,33 +121,78 @@ def deploy(*args):
     return ["ansible-playbook", "playbooks/deploy.yml", "-l", "staging", *args]
 
 
-def main():
-    run = int(time.time()) % 100000
-    good, never, slow = ("1.5.%d-bench.%d" % (n, run) for n in (1, 2, 3))
+def versions(run, label):
+    """Core versions of one set of rows, published now: (good, never healthy, slow boot), unique to this run."""
+    good, never, slow = ("1.5.%d-bench.%d.%s" % (n, run, label) for n in (1, 2, 3))
     print("publishing core %s, %s (never healthy), %s (boots in 5 s) ..." % (good, never, slow), flush=True)
     publish("core", good)
     publish("core", never, NEVER_HEALTHY="1")
     publish("core", slow, START_DELAY="5")
+    return good, never, slow
+
+
+def main():
+    run = int(time.time()) % 100000
     # staging at 1.4.2 everywhere, its gateway running (what `make start` leaves on a host)
     playbook("deploy.yml", "-l", "staging", "-e", "lock_wait=180")
     for svc in PATHS:
         playbook("deploy.yml", "-l", "staging", "-e", "service=%s" % svc, "-e", "version=1.4.2")
     sh([*ssh("downtime"), "cd %s && ./helper.sh up --detach --wait traefik" % HOST_ROOT])
+    stop_first = measure_all(*versions(run, "ports"))
+    # the real shape: every service exposes its port only, the checks go through the gateway; start-first
+    with tempfile.TemporaryDirectory() as tmp:
+        work = os.path.join(tmp, "origin")
+        real_shape_origin(work)
+        extra = os.path.join(tmp, "real-shape.json")
+        with open(extra, "w") as handle:
+            json.dump(real_shape_vars(ADDR, "180"), handle)
+        forced = os.path.join(tmp, "stop-first.json")
+        catalogue = {svc: {"image": "localhost:5000/aegee/%s" % svc} for svc in PATHS}
+        catalogue["core"]["switch"] = "stop-first"
+        with open(forced, "w") as handle:
+            json.dump(dict(real_shape_vars(ADDR, "180"), aegee_services=catalogue), handle)
+        try:
+            for svc in PATHS:  # into the real shape at 1.4.2 (each compose file changed)
+                playbook("deploy.yml", "-l", "staging", "-e", "@" + extra, "-e", "service=%s" % svc,
+                         "-e", "version=1.4.2")
+            start_first = measure_all(*versions(run, "expose"), "-e", "@" + extra)
+            again = versions(run, "forced")[0]
+            start_first.append(measure("single-service deploy, forced stop-first",
+                                       deploy("-e", "@" + forced, "-e", "service=core", "-e", "version=%s" % again),
+                                       [GATEWAY + PATHS["core"]]))
+        finally:
+            ports_back(work)
+            playbook("deploy.yml", "-l", "staging", "-e", "lock_wait=180")
+    playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0")
+    print("load: %d requests/s through %s" % (RATE, GATEWAY))
+    table("services publish host ports: stop-first (compose recreates the container)", stop_first)
+    table("services expose their port only (the real shape): start-first", start_first)
+
+
+def measure_all(good, never, slow, *extra):
+    """The five rows (single, all, rollback, never healthy, slow boot) with the playbooks' ``extra`` arguments."""
     core = [GATEWAY + PATHS["core"]]
     rows = [
-        measure("all-services deploy", deploy(), [GATEWAY + p for p in PATHS.values()]),
-        measure("single-service deploy", deploy("-e", "service=core", "-e", "version=%s" % good), core),
-        measure("rollback", ["ansible-playbook", "playbooks/rollback.yml", "-l", "staging", "-e", "service=core",
-                             "-e", "version=1.5.0", "-e", "reason=downtime benchmark"], core),
-        measure("never healthy (restored)", deploy("-e", "service=core", "-e", "version=%s" % never), core,
+        measure("all-services deploy", deploy(*extra), [GATEWAY + p for p in PATHS.values()]),
+        measure("single-service deploy", deploy(*extra, "-e", "service=core", "-e", "version=%s" % good), core),
+        measure("rollback", ["ansible-playbook", "playbooks/rollback.yml", "-l", "staging", *extra, "-e",
+                             "service=core", "-e", "version=1.5.0", "-e", "reason=downtime benchmark"], core),
+        measure("never healthy (restored)", deploy(*extra, "-e", "service=core", "-e", "version=%s" % never), core,
                 expect_failure=True),
-        measure("slow boot (START_DELAY=5)", deploy("-e", "service=core", "-e", "version=%s" % slow), core),
+        measure("slow boot (START_DELAY=5)", deploy(*extra, "-e", "service=core", "-e", "version=%s" % slow), core),
     ]
-    playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0")
-    print("switch: stop-first (compose recreates the container); load: %d requests/s through %s" % (RATE, GATEWAY))
-    print("%-28s %9s %7s %12s %12s" % ("release", "requests", "failed", "longest gap", "release time"))
+    # back to 1.4.2 everywhere for the next set
+    for svc in PATHS:
+        playbook("deploy.yml", "-l", "staging", *extra, "-e", "service=%s" % svc, "-e", "version=1.4.2",
+                 "-e", "force=true")
+    return rows
+
+
+def table(title, rows):
+    print(title)
+    print("%-42s %9s %7s %12s %12s" % ("release", "requests", "failed", "longest gap", "release time"))
     for r in rows:
-        print("%-28s %9d %7d %11.2fs %11.2fs" % (r["row"], r["requests"], r["failed"], r["gap"], r["release"]))
+        print("%-42s %9d %7d %11.2fs %11.2fs" % (r["row"], r["requests"], r["failed"], r["gap"], r["release"]))
     low = [r["row"] for r in rows if r["rate"] < RATE * 0.9]
     if low:
         print("note: the load fell below %d requests/s in: %s (the machine is busy)" % (RATE, ", ".join(low)))

@@ -16,7 +16,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import registry_spec
 from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import check_version_input, parse_services
-from ansible_collections.aegee.deploy.plugins.plugin_utils._plan import PlanError, Planner, RegistryError
+from ansible_collections.aegee.deploy.plugins.plugin_utils._plan import (
+    PlanError,
+    Planner,
+    RegistryError,
+    planned_switch,
+)
 
 
 def argument_spec():
@@ -28,6 +33,7 @@ def argument_spec():
         promote_from=dict(type="str"),
         source_state=dict(type="dict"),
         force=dict(type="bool", default=False),
+        service_ports=dict(type="dict", default={}),
     )
     spec.update(registry_spec())
     return spec
@@ -43,7 +49,7 @@ def plan(p, planner_factory=Planner):
     targets = planner.plan(services, version=version, promote_from=p["promote_from"], source_state=p["source_state"],
                            force=p["force"])
     result = {"changed": False, "targets": targets, "explicit": version not in (None, "", "latest"),
-              "services": sorted(targets)}
+              "services": sorted(targets), "switch": planned_switch(targets, p["catalogue"], p.get("service_ports"))}
     if planner.messages:
         result["warnings"] = list(planner.messages)
     return result

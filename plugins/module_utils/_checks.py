@@ -35,7 +35,7 @@ import time
 from collections import namedtuple
 from collections.abc import Mapping
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _browser
+from ansible_collections.aegee.deploy.plugins.module_utils import _browser, _policy
 
 HTTP_TIMEOUT = 5  # seconds for one request of a release check
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -387,6 +387,24 @@ def release_checks(params, services):
         checks.append(dict(given, kind=kind, report="extra", name=given.get("name") or "check %d" % number,
                            problems=_extra_problems(entry)))
     return checks
+
+
+def container_probe(params, config, http_get):
+    """``probe(svc, ip)`` for a start-first switch: the new container's own ``/healthcheck`` (its address on the
+    project network and the port it listens on, ``_policy.service_port``) answers the target version; None or
+    why not. Only services with a ``smoke_urls`` entry are probed (the others have no ``/healthcheck``)."""
+    targets, urls = params.get("targets") or {}, params.get("smoke_urls") or {}
+
+    def probe(svc, ip):
+        if not urls.get(svc):
+            return None
+        port = _policy.service_port(((config or {}).get("services") or {}).get(svc) or {})
+        version = targets[svc]["version"] if svc in targets else None
+        url = "http://%s:%d/healthcheck" % (ip, port)
+        problem = check_healthcheck(http_get, url, version)
+        return None if problem is None else "GET %s: %s" % (url, problem)
+
+    return probe
 
 
 FAILURE = {

@@ -152,6 +152,77 @@ def services_to_up(targets, containers, wanted, files_changed, recovered=None):
     return to_up, warnings
 
 
+START_FIRST, STOP_FIRST = "start-first", "stop-first"
+SWITCH_MODES = (START_FIRST, STOP_FIRST)
+
+
+def fixed_host_ports(service_config):
+    """The host ports a service (its resolved compose config) publishes, as ``ip:port`` or ``port`` strings."""
+    found = []
+    for port in service_config.get("ports") or []:
+        if isinstance(port, dict):
+            if port.get("published"):
+                found.append("%s:%s" % (port["host_ip"], port["published"]) if port.get("host_ip")
+                             else str(port["published"]))
+        elif ":" in str(port):
+            found.append(str(port).rsplit(":", 1)[0])
+    return found
+
+
+def switch_modes(services, config_services, catalogue=None):
+    """``({svc: {"mode", "reason"}}, warnings)``: how each service is switched, and why.
+
+    Start-first (the new container beside the old one, then the old one drained) unless it cannot work:
+    the service publishes a fixed host port, sets ``container_name``, or the catalogue (``catalogue[svc]
+    ["switch"]``) marks it stop-first. A catalogue entry that asks for start-first on such a service is
+    :class:`Refused`. A service without a healthcheck gets a warning: the proxy routes to it at once.
+    """
+    modes, warnings = {}, []
+    for svc in services:
+        cfg = config_services.get(svc) or {}
+        asked = ((catalogue or {}).get(svc) or {}).get("switch")
+        if asked is not None and asked not in SWITCH_MODES:
+            raise Refused("%s: switch %r in the catalogue (aegee_services) is neither %s" % (
+                svc, asked, " nor ".join(SWITCH_MODES)))
+        blockers = []
+        ports = fixed_host_ports(cfg)
+        if ports:
+            blockers.append("it publishes the fixed host port(s) %s" % ", ".join(ports))
+        if cfg.get("container_name"):
+            blockers.append("it sets container_name %s" % cfg["container_name"])
+        if asked == STOP_FIRST:
+            modes[svc] = {"mode": STOP_FIRST, "reason": "marked switch: stop-first in the catalogue"}
+        elif blockers and asked == START_FIRST:
+            raise Refused("%s: the catalogue asks for switch: start-first, but %s, so two containers of it "
+                          "cannot run side by side; remove that from its compose file or drop the switch "
+                          "setting. Nothing was changed" % (svc, " and ".join(blockers)))
+        elif blockers:
+            modes[svc] = {"mode": STOP_FIRST, "reason": "%s: requests fail while it restarts" % " and ".join(blockers)}
+        else:
+            modes[svc] = {"mode": START_FIRST, "reason": "the new container starts beside the old one"}
+        hc = cfg.get("healthcheck") or {}
+        if not hc or hc.get("disable") or hc.get("test") in (["NONE"], "NONE"):
+            warnings.append("%s has no healthcheck: the proxy routes requests to its new container as soon as it "
+                            "starts, before it is ready, and the old one cannot be drained" % svc)
+    return modes, warnings
+
+
+def service_port(service_config):
+    """The port a service listens on inside its network: ``expose``, Traefik's server port label, or ``ports``."""
+    for value in service_config.get("expose") or []:
+        return int(str(value).split("/", maxsplit=1)[0].split("-", maxsplit=1)[0])
+    labels = service_config.get("labels") or {}
+    if isinstance(labels, list):
+        labels = dict(label.split("=", 1) for label in labels if "=" in label)
+    for key, value in sorted(labels.items()):
+        if key.startswith("traefik.http.services.") and key.endswith(".loadbalancer.server.port"):
+            return int(value)
+    for port in service_config.get("ports") or []:
+        if isinstance(port, dict) and port.get("target"):
+            return int(port["target"])
+    return 80
+
+
 def running_versions(services, images, targets, new, old, from_versions):
     """service -> the version its container runs (``images``: ps image by service), as far as the pins tell."""
     out = {}

@@ -28,6 +28,7 @@ import uuid
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _dotenv, _policy, _repo
 from ansible_collections.aegee.deploy.plugins.module_utils import _release_files as files
+from ansible_collections.aegee.deploy.plugins.module_utils import _release_switch as switching
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import project_files
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
@@ -64,6 +65,7 @@ class Release:
         self.check_mode = check_mode
         self.runtime_class = runtime or get_runtime(params.get("runtime"))
         self.runtime = None
+        self.modes = {}
         self.root = params["root"].rstrip("/") or "/"
         self.state = HostState(os.path.join(self.root, params.get("state_dir") or STATE_DIR_NAME))
         self.result = {"changed": False, "services": {}, "diff": [], "warnings": self.state.warnings,
@@ -120,6 +122,8 @@ class Release:
         if changed_files or to_up:
             self.result["changed"] = True
         if self.check_mode:
+            if to_up:
+                self._switch_modes(None, to_up)
             return self.result
         if not changed_files and not to_up:
             self._record(state, old, "unchanged", [])
@@ -129,7 +133,11 @@ class Release:
         failure = None
         try:
             if to_up:
-                problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up))
+                if self.lock:
+                    self.runtime.progress = switching.lock_progress(self.state, self.run_id)
+                problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up), self.modes,
+                                              _checks.container_probe(self.p, config, self.http_get))
+                switching.report(self.result, self.runtime, to_up)
                 if problem is not None:
                     failure = "the new containers did not become healthy: %s" % problem
                 else:
@@ -141,6 +149,17 @@ class Release:
             self._restore(state, old, new, changed_files, to_up, previously_running, failure, evidence)
         self._record(state, new, "success", to_up)
         return self.result
+
+    def _switch_modes(self, config, to_up):
+        """How each service is switched (``_release_switch.decide``); ``config`` None: read it (check mode)."""
+        try:
+            config = self.runtime.config() if config is None else config
+            decided = switching.decide(self.p, self.result, self.state.warnings, config, to_up)
+            self.modes = {svc: mode["mode"] for svc, mode in decided.items()}  # what the runtime's switch takes
+        except RuntimeFailure as exc:  # check mode: the project as it is now cannot be read
+            self.state.warnings.append("cannot tell how the services would be switched: %s" % exc)
+        except _policy.Refused as exc:
+            raise ReleaseError(str(exc)) from None
 
     def _smoke(self, services):
         """None if every check of the release passes (``_checks``: /healthcheck, browser, extra), else the reason."""
@@ -253,6 +272,7 @@ class Release:
             files.write(self.root, self.new_texts, changed_files)
             config = self.runtime.config()
             if to_up:
+                self._switch_modes(config, to_up)
                 created = self.runtime.ensure_networks(config)
                 if created:
                     self.result.setdefault("networks_created", []).extend(created)
@@ -261,7 +281,7 @@ class Release:
                     self.runtime.login(reg["registry"], reg["username"], reg.get("password") or "")
                 self.runtime.pull(to_up)
             return config
-        except (RuntimeFailure, FileWriteError, StateError, OSError) as exc:
+        except (RuntimeFailure, FileWriteError, StateError, OSError, ReleaseError) as exc:
             files.write(self.root, self.old_texts, changed_files, quiet=True)
             msg = ("deploy stopped before touching any running container: %s. The compose files are as they were."
                    % exc)
@@ -275,7 +295,8 @@ class Release:
             gone = sorted(set(to_up) - previously_running)
             if gone:
                 self.runtime.remove(gone)
-            problem = self.runtime.restore(sorted(previously_running), RESTORE_TIMEOUT) if previously_running else None
+            problem = (self.runtime.restore(sorted(previously_running), RESTORE_TIMEOUT, self.modes)
+                       if previously_running else None)
             if problem is not None:
                 restore_error = "restoring the previous version failed too: %s" % problem
         except (RuntimeFailure, FileWriteError, OSError) as exc:

@@ -39,6 +39,10 @@ class Runtime(abc.ABC):
         self.files = list(files)
         self.run = run
         self.project = project or None
+        # what each switch and restore did, by service: mode, seconds to healthy, drain, total (the result shows it)
+        self.report = {}
+        # told what a switch waits for now, as a sentence (the release shows it in its lock); set by the caller
+        self.progress = lambda text: None
 
     # ------------------------------------------------------------ the host
     @abc.abstractmethod
@@ -71,11 +75,16 @@ class Runtime(abc.ABC):
         """Fetch the images of ``services`` while everything still runs; RuntimeFailure if one cannot be pulled."""
 
     @abc.abstractmethod
-    def switch(self, services, timeout):
+    def switch(self, services, timeout, modes=None, probe=None):
         """Replace the running ``services`` with what the files now say and wait until they are healthy.
 
-        Only those services, never their dependencies. Returns None once all are up and healthy within
-        ``timeout`` seconds, else what the runtime said (the release then restores the previous ones).
+        Only those services, never their dependencies. ``modes`` maps a service to ``start-first`` (the new
+        container starts beside the old one, which serves until the new one is healthy and passes
+        ``probe(svc, address)`` (None or why not; ``address`` is where the new container itself answers),
+        then is drained and removed) or ``stop-first`` (the default: the old one stops, then the new one
+        starts). Returns None once all are up and healthy within ``timeout`` seconds, else what the runtime
+        said (the release then restores the previous ones; a start-first service that failed before its
+        old container was drained still runs that old container, untouched).
         """
 
     @abc.abstractmethod
@@ -83,8 +92,8 @@ class Runtime(abc.ABC):
         """Stop and remove the containers of ``services`` (new services that ran nothing before); best effort."""
 
     @abc.abstractmethod
-    def restore(self, services, timeout):
-        """Bring ``services`` back to what the (restored) files say and wait until healthy.
+    def restore(self, services, timeout, modes=None):
+        """Bring ``services`` back to what the (restored) files say and wait until healthy, as ``switch`` does.
 
         Returns None on success, else what the runtime said.
         """

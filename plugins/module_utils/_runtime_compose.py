@@ -6,10 +6,13 @@
 # time without notice.
 """The runtime interface (``_runtime.Runtime``) on Docker Compose v2 and the Docker CLI.
 
-The switch is ``docker compose up --detach --no-deps --wait --wait-timeout N``
-of the changed services only (stop the old container, start the new one,
-wait for its healthcheck); the restore is the same ``up`` of the previous
-ones, and ``rm --stop --force`` of services that ran nothing before.
+The stop-first switch is ``docker compose up --detach --no-deps --wait
+--wait-timeout N`` of the changed services only (stop the old container,
+start the new one, wait for its healthcheck); the start-first one starts the
+new container beside the old one and drains the old one (``_compose_switch``).
+The restore is the same ``up`` of the previous ones (start-first again for a
+service whose old container is already gone), and ``rm --stop --force`` of
+services that ran nothing before.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import (
     diagnose,
     health_timeout,
 )
+from ansible_collections.aegee.deploy.plugins.module_utils._compose_switch import StartFirst
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runtime
 
 # how much of Compose's output a failed switch or restore keeps
@@ -45,6 +49,11 @@ class ComposeRuntime(Runtime):
     def __init__(self, root, files, run, project=None):
         super().__init__(root, files, run, project=project)
         self.compose = Compose(root, self.files, run, project=self.project)
+        self.start_first = StartFirst(self.compose, run, progress=self._tell)
+        self.replaced = set()  # start-first services whose old container is gone
+
+    def _tell(self, text):
+        self.progress(text)  # looked up at each call: the caller sets ``progress`` after construction
 
     def diagnose(self):
         return diagnose(self.run)
@@ -85,14 +94,37 @@ class ComposeRuntime(Runtime):
                                     *services, check=False)
         return None if rc == 0 else (err or out).strip()[-OUTPUT_KEEP:]
 
-    def switch(self, services, timeout):
-        return self._up(services, timeout)
+    def switch(self, services, timeout, modes=None, probe=None):
+        modes = modes or {}
+        stop_first = [s for s in services if modes.get(s) != "start-first"]
+        if stop_first:
+            start = self.start_first.clock()
+            problem = self._up(stop_first, timeout)
+            for svc in stop_first:
+                self.report[svc] = {"mode": "stop-first", "total": round(self.start_first.clock() - start, 1)}
+            if problem is not None:
+                return problem
+        for svc in services:
+            if svc in stop_first:
+                continue
+            problem, self.report[svc] = self.start_first.switch(svc, timeout, probe)
+            if problem is not None:
+                return problem
+            self.replaced.add(svc)
+        return None
 
     def remove(self, services):
         self.compose("rm", "--stop", "--force", *services, check=False)
 
-    def restore(self, services, timeout):
-        return self._up(services, timeout)
+    def restore(self, services, timeout, modes=None):
+        # a start-first service that failed before its drain still runs its old container, which the
+        # restored files describe: `up` leaves it as it is; one whose old container is gone comes back start-first
+        again = [s for s in services if s in self.replaced and (modes or {}).get(s) == "start-first"]
+        rest = [s for s in services if s not in again]
+        problem = self._up(rest, timeout) if rest else None
+        if problem is None and again:
+            problem = self.switch(again, timeout, modes)
+        return problem
 
     def ps(self, services=()):
         return self.compose.ps(services)

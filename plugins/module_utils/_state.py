@@ -165,7 +165,7 @@ class HostState:
             lock.get("time", "?"),
             lock.get("targets") or lock.get("action", "?"),
             process,
-        )
+        ) + ("; now: %s" % lock["waiting"] if lock.get("waiting") else "")
 
     def acquire(self, info, ttl, wait=0, break_stale=False, poll=0.5):
         """Take the lock or raise LockHeld naming the holder; returns the lock written."""

@@ -130,6 +130,18 @@ options:
     description: C(/healthcheck) URL of each service, fetched from the host after the containers are healthy.
     type: dict
     default: {}
+  catalogue:
+    description:
+      - The service catalogue (C(aegee_services)); only each entry's C(switch) is read here, V(start-first) or
+        V(stop-first).
+      - Every changed service is switched start-first (the new container starts beside the old one, which is
+        drained once the new one is healthy and answers its version) unless it publishes a fixed host port, sets
+        C(container_name) or its entry says V(stop-first); the result names the mode of each service, and a
+        stop-first switch is warned about.
+      - An entry asking for V(start-first) on a service that publishes a fixed host port or sets
+        C(container_name) fails the release before any container is touched.
+    type: dict
+    default: {}
   smoke_timeout:
     description: Seconds within which every C(/healthcheck) must answer success with the deployed version.
     type: int
@@ -236,13 +248,19 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Per service, what the release did.
+  description:
+    - Per service, what the release did.
+    - C(switch) (services that were switched, also in check mode) names the C(mode), C(start-first) or
+      C(stop-first), and why; after the switch, C(healthy_after) (seconds until the new container was healthy),
+      C(drain) (how the old one was taken out of rotation) and C(total) (seconds).
   returned: always
   type: dict
   sample:
     core: {from: 1.5.0, to: 1.5.1, digest: "sha256:3b1c...", image: "localhost:5000/aegee/core:1.5.1@sha256:3b1c...",
            changed: true, smoke: ok, source: {submodule: core, url: "git@github.com:AEGEE/core.git",
-                                              commit: "4f1c...", blob: "a7d2..."}}
+                                              commit: "4f1c...", blob: "a7d2..."},
+           switch: {mode: start-first, reason: the new container starts beside the old one, healthy_after: 41.5,
+                    drain: "0b2c4e6f8a1d: unhealthy (out of rotation)", total: 47.9}}
 recreate:
   description: Services whose containers were (or in check mode would be) recreated.
   returned: always
@@ -364,6 +382,7 @@ def main():
         hold_bad=dict(type="bool", default=False),
         whole_release=dict(type="bool", default=False),
         smoke_urls=dict(type="dict", default={}),
+        catalogue=dict(type="dict", default={}),
         smoke_timeout=dict(type="int", default=30),
         browser_checks=dict(type="dict", default={}),
         extra_checks=dict(type="list", elements="dict", default=[]),

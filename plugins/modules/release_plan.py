@@ -55,6 +55,12 @@ options:
     description: Allow an explicit version the source environment has not verified.
     type: bool
     default: false
+  service_ports:
+    description:
+      - The fixed host port each service publishes, if any (C(aegee_service_ports)); such a service switches
+        stop-first (see RV(switch)).
+    type: dict
+    default: {}
 seealso:
   - module: aegee.deploy.image_version_info
   - module: aegee.deploy.compose_release
@@ -93,6 +99,17 @@ explicit:
     - Whether an exact version (not V(latest)) was asked for; hosts then refuse a bad version instead of holding it.
   returned: success
   type: bool
+switch:
+  description:
+    - Per service, how its containers are switched, as far as the controller knows. V(stop-first) (with the
+      reason) when its catalogue entry has C(switch) V(stop-first) or it has a fixed host port in O(service_ports);
+      else V(start-first), which the host turns into stop-first (said in its result and warnings) if the compose
+      file publishes a fixed host port or sets C(container_name).
+  returned: success
+  type: dict
+  sample:
+    core: start-first
+    postgres: "stop-first (marked switch: stop-first in the catalogue)"
 services:
   description: The services of the plan, sorted by name.
   returned: success

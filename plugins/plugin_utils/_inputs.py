@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _semver
+from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _policy, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import is_state_dir
 from ansible_collections.aegee.deploy.plugins.module_utils._names import BRANCH_RE, SERVICE_RE, SERVICE_RULE
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import RegistryError, parse_reference
@@ -320,6 +320,27 @@ def _catalogue_problems(value, registry):
     return problems
 
 
+def _switch_problems(catalogue, ports):
+    """A catalogue ``switch`` that is not a mode, or asks for start-first on a service with a fixed host port."""
+    if not isinstance(catalogue, Mapping):
+        return []
+    ports = ports if isinstance(ports, Mapping) else {}
+    problems = []
+    for name in sorted(catalogue, key=str):
+        entry = catalogue[name]
+        asked = entry.get("switch") if isinstance(entry, Mapping) else None
+        if asked is None:
+            continue
+        if asked not in _policy.SWITCH_MODES:
+            problems.append("%s: switch %s is neither %s" % (name, shown(asked), " nor ".join(_policy.SWITCH_MODES)))
+        elif asked == _policy.START_FIRST and ports.get(name) is not None:
+            problems.append(
+                "%s asks for switch: start-first, but aegee_service_ports gives it the fixed host port %s, and two "
+                "containers cannot publish one port: reach it through the gateway (remove its port) or drop the "
+                "switch setting" % (name, shown(ports[name])))
+    return problems
+
+
 def _mapping_problems(value, what, check):
     if not isinstance(value, Mapping):
         return ["must be a mapping of service name to %s, got %s" % (what, kind(value))]
@@ -386,7 +407,8 @@ def check_inventory(hostvars, hosts, groups=None, need=None, one_environment=Fal
                 if problem:
                     add("%s %s" % (name, problem), host)
         if hv.get("aegee_services") is not None:
-            for problem in _catalogue_problems(hv["aegee_services"], hv.get("aegee_registry")):
+            for problem in (_catalogue_problems(hv["aegee_services"], hv.get("aegee_registry"))
+                            + _switch_problems(hv["aegee_services"], hv.get("aegee_service_ports"))):
                 add("aegee_services %s" % problem, host)
         for name, check in SETTINGS.items():
             if hv.get(name) is not None:

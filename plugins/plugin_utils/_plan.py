@@ -128,8 +128,22 @@ class Planner:
         )
 
 
+def planned_switch(services, catalogue, ports=None):
+    """service -> how its containers are switched, as far as the controller knows (the host decides the rest)."""
+    out = {}
+    for svc in sorted(services):
+        entry = catalogue.get(svc) if isinstance(catalogue.get(svc), dict) else {}
+        if entry.get("switch") == "stop-first":
+            out[svc] = "stop-first (marked switch: stop-first in the catalogue)"
+        elif (ports or {}).get(svc) is not None:
+            out[svc] = "stop-first (it publishes the fixed host port %s)" % ports[svc]
+        else:
+            out[svc] = "start-first"
+    return out
+
+
 def _sorted(versions):
     return list(_semver.versions_from_tags(list(versions), include_prerelease=True))
 
 
-__all__ = ["PlanError", "Planner", "RegistryError"]
+__all__ = ["PlanError", "Planner", "RegistryError", "planned_switch"]

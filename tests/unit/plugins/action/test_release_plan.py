@@ -112,6 +112,18 @@ def test_explicit_version_plan(registry):
     assert result["targets"]["core"]["digest"] == registry.digests[("aegee/core", "1.4.1")]
 
 
+def test_the_plan_names_how_every_service_is_switched(registry):
+    catalogue = {"core": dict(CATALOGUE["core"]), "events": dict(CATALOGUE["events"], switch="stop-first")}
+    result = run_module({"catalogue": catalogue, "registry": registry.url, "username": "deployer",
+                         "password": PASSWORD})
+    assert result["switch"] == {"core": "start-first",
+                                "events": "stop-first (marked switch: stop-first in the catalogue)"}
+    result = run_module({"catalogue": CATALOGUE, "registry": registry.url, "username": "deployer",
+                         "password": PASSWORD, "service_ports": {"core": 8084}})
+    assert result["switch"] == {"core": "stop-first (it publishes the fixed host port 8084)",
+                                "events": "start-first"}
+
+
 def test_missing_version_names_the_nearest(registry):
     result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.4.3", "registry": registry.url,
                          "username": "deployer", "password": PASSWORD}, expect="fail")

@@ -10,8 +10,8 @@ class FakeRun:
     """Answers commands by their argv prefix; records every call as ``(argv, cwd, data)``.
 
     ``answers`` maps an argv prefix (a tuple) to ``(rc, stdout, stderr)`` or to
-    an exception to raise; the first matching prefix wins, ``default`` answers
-    the rest.
+    an exception to raise, or to a list of those, answered in turn (the last
+    one repeats); the first matching prefix wins, ``default`` answers the rest.
     """
 
     def __init__(self, answers=None, default=(0, "", "")):
@@ -23,6 +23,8 @@ class FakeRun:
         self.calls.append((list(argv), cwd, data))
         for prefix, answer in self.answers:
             if list(argv[: len(prefix)]) == list(prefix):
+                if isinstance(answer, list):
+                    answer = answer.pop(0) if len(answer) > 1 else answer[0]
                 if isinstance(answer, Exception):
                     raise answer
                 return answer

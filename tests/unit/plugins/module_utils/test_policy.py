@@ -22,7 +22,9 @@ from ansible_collections.aegee.deploy.plugins.module_utils._policy import (
     recorded_state,
     release_source,
     running_versions,
+    service_port,
     services_to_up,
+    switch_modes,
     unrestored_state,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._state import empty_state
@@ -388,6 +390,85 @@ FAILED = "deploy of core 1.4.2 -> 1.5.0 failed: boom. "
 )
 def test_failure_message(services, restore_error, running, restored, message):
     assert failure_message(services, ["core"], "boom", restore_error, running, restored) == message
+
+
+# ------------------------------------------------------------- switch modes
+
+HC = {"test": ["CMD", "curl", "-f", "http://localhost/healthcheck"]}
+PORT = {"target": 80, "published": "8084", "host_ip": "127.0.0.1", "mode": "ingress", "protocol": "tcp"}
+
+
+@pytest.mark.parametrize(
+    ("config", "asked", "mode", "reason"),
+    [
+        ({"expose": ["80"], "healthcheck": HC}, None, "start-first", "the new container starts beside the old one"),
+        ({"expose": ["80"], "healthcheck": HC}, "start-first", "start-first",
+         "the new container starts beside the old one"),
+        ({"ports": [{"target": 80}], "healthcheck": HC}, None, "start-first",
+         "the new container starts beside the old one"),
+        ({"ports": [PORT], "healthcheck": HC}, None, "stop-first",
+         "it publishes the fixed host port(s) 127.0.0.1:8084: requests fail while it restarts"),
+        ({"ports": ["8084:80"], "healthcheck": HC}, None, "stop-first",
+         "it publishes the fixed host port(s) 8084: requests fail while it restarts"),
+        ({"container_name": "db", "healthcheck": HC}, None, "stop-first",
+         "it sets container_name db: requests fail while it restarts"),
+        ({"expose": ["80"], "healthcheck": HC}, "stop-first", "stop-first",
+         "marked switch: stop-first in the catalogue"),
+        ({"ports": [PORT], "healthcheck": HC}, "stop-first", "stop-first",
+         "marked switch: stop-first in the catalogue"),
+    ],
+)
+def test_switch_mode_is_start_first_unless_it_cannot_work(config, asked, mode, reason):
+    catalogue = {"core": {"image": "x", "switch": asked}} if asked else {"core": {"image": "x"}}
+    modes, warnings = switch_modes(["core"], {"core": config}, catalogue)
+    assert modes == {"core": {"mode": mode, "reason": reason}} and warnings == []
+
+
+@pytest.mark.parametrize(
+    ("config", "why"),
+    [
+        ({"ports": [PORT]}, "it publishes the fixed host port(s) 127.0.0.1:8084"),
+        ({"container_name": "core"}, "it sets container_name core"),
+        ({"container_name": "core", "ports": ["8084:80"]},
+         "it publishes the fixed host port(s) 8084 and it sets container_name core"),
+    ],
+)
+def test_start_first_asked_where_it_cannot_work_is_refused_naming_service_and_reason(config, why):
+    with pytest.raises(Refused) as exc:
+        switch_modes(["events", "core"], {"core": config, "events": {}}, {"core": {"switch": "start-first"}})
+    assert str(exc.value) == ("core: the catalogue asks for switch: start-first, but %s, so two containers of it "
+                              "cannot run side by side; remove that from its compose file or drop the switch "
+                              "setting. Nothing was changed" % why)
+
+
+def test_an_unknown_switch_mode_is_refused():
+    with pytest.raises(Refused, match="^core: switch 'rolling' in the catalogue \\(aegee_services\\) is neither "
+                                      "start-first nor stop-first$"):
+        switch_modes(["core"], {"core": {}}, {"core": {"switch": "rolling"}})
+
+
+@pytest.mark.parametrize("healthcheck", [None, {"disable": True}, {"test": ["NONE"]}])
+def test_a_service_without_a_healthcheck_is_warned_about(healthcheck):
+    config = {"expose": ["80"]} if healthcheck is None else {"expose": ["80"], "healthcheck": healthcheck}
+    modes, warnings = switch_modes(["mailer"], {"mailer": config})
+    assert modes["mailer"]["mode"] == "start-first"
+    assert warnings == ["mailer has no healthcheck: the proxy routes requests to its new container as soon as it "
+                        "starts, before it is ready, and the old one cannot be drained"]
+
+
+@pytest.mark.parametrize(
+    ("config", "port"),
+    [
+        ({"expose": ["8084"], "ports": [PORT]}, 8084),
+        ({"expose": ["8084/tcp"]}, 8084),
+        ({"labels": {"traefik.http.services.core.loadbalancer.server.port": "8080"}}, 8080),
+        ({"labels": ["traefik.enable=true", "traefik.http.services.core.loadbalancer.server.port=8081"]}, 8081),
+        ({"ports": [PORT]}, 80),
+        ({}, 80),
+    ],
+)
+def test_service_port_is_where_the_container_itself_listens(config, port):
+    assert service_port(config) == port
 
 
 # ------------------------------------------------------------- compose source

@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _compose
+from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _compose
 from ansible_collections.aegee.deploy.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runtime, RuntimeFailure
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError
@@ -64,6 +64,9 @@ class Docker:
         self.containers = {}
         self.calls = []
         self.breaks = breaks
+        self.config = {"services": {}, "networks": {}}
+        self.modes = []  # the modes each switch and restore was given
+        self.probe = None
 
     def runs(self):
         return {svc: c["Image"] for svc, c in self.containers.items()}
@@ -103,7 +106,7 @@ class FakeRuntime(Runtime):
 
     def config(self):
         self._call("config")
-        return {"services": {}, "networks": {}}
+        return self.docker.config
 
     def ensure_networks(self, config):
         return self._call("ensure_networks") or []
@@ -114,7 +117,12 @@ class FakeRuntime(Runtime):
     def pull(self, services):
         self._call("pull", list(services))
 
-    def switch(self, services, timeout):
+    def switch(self, services, timeout, modes=None, probe=None):
+        self.docker.modes.append(("switch", modes))
+        self.docker.probe = probe
+        self.progress("%s: waiting for the new container to turn healthy" % services[0])
+        with open(os.path.join(self.root, ".aegee", "lock")) as handle:
+            self.docker.lock_seen = json.load(handle)
         problem = self._call("switch", list(services), timeout)
         self._up(services, "running" if problem is None else "restarting")
         return problem
@@ -124,7 +132,8 @@ class FakeRuntime(Runtime):
         for svc in services:
             self.docker.containers.pop(svc, None)
 
-    def restore(self, services, timeout):
+    def restore(self, services, timeout, modes=None):
+        self.docker.modes.append(("restore", modes))
         problem = self._call("restore", list(services), timeout)
         if problem is None:
             self._up(services)
@@ -197,6 +206,7 @@ def docker(root):
     docker.containers["events"] = {"Service": "events", "ID": "id-events", "Image": REPO + "events:1.0.0",
                                    "State": "running"}
     docker.calls.clear()
+    docker.modes.clear()
     return docker
 
 
@@ -215,7 +225,9 @@ def test_success_pulls_switches_checks_and_records(root, docker):
     source = {"submodule": None, "url": os.path.join(os.path.dirname(root), "origin.git"),
               "commit": git(root, "rev-parse", "HEAD"), "blob": git(root, "rev-parse", "HEAD:" + CORE_FILE)}
     assert result["services"]["core"] == {"from": "1.4.2", "to": "1.5.0", "digest": None, "image": NEW,
-                                          "container_image": OLD, "changed": True, "smoke": "ok", "source": source}
+                                          "container_image": OLD, "changed": True, "smoke": "ok", "source": source,
+                                          "switch": {"mode": "start-first",
+                                                     "reason": "the new container starts beside the old one"}}
     assert result["submodules"] == {}
     assert [e["result"] for e in history(root)] == ["success", "success"]
     assert result["release"] == history(root)[-1] and result["release"]["recreated"] == ["core"]
@@ -262,6 +274,72 @@ def test_a_failure_before_the_switch_touches_no_container_and_puts_the_files_bac
     assert not any(call[0] in ("switch", "restore", "remove") for call in docker.calls)
     assert docker.runs()["core"] == OLD and read(root, CORE_FILE) == before
     assert history(root)[-1]["result"] == "failed-unchanged" and state(root)["current"]["core"]["version"] == "1.4.2"
+
+
+def test_start_first_on_a_service_with_a_fixed_port_is_refused_before_any_container_is_touched(root, docker):
+    before = read(root, CORE_FILE)
+    docker.config = {"services": {"core": {"ports": [{"target": 80, "published": "8084", "host_ip": "127.0.0.1"}]}}}
+    with pytest.raises(ReleaseError) as exc:
+        release(root, docker, catalogue={"core": {"switch": "start-first"}}).execute()
+    assert str(exc.value).startswith("deploy stopped before touching any running container: core: the catalogue "
+                                     "asks for switch: start-first, but it publishes the fixed host port(s) "
+                                     "127.0.0.1:8084")
+    assert not any(call[0] in ("pull", "switch", "restore", "remove") for call in docker.calls)
+    assert docker.runs()["core"] == OLD and read(root, CORE_FILE) == before
+
+
+def test_the_switch_gets_each_services_mode_and_a_probe_of_the_new_container(root, docker):
+    docker.config = {"services": {"core": {"expose": ["8084"], "healthcheck": {"test": ["CMD", "true"]}}}}
+    rel = release(root, docker)
+    rel.execute()
+    assert docker.modes == [("switch", {"core": "start-first"})]
+    assert not any("core" in w for w in rel.result["warnings"])
+    seen = []
+
+    def http_get(url, timeout):
+        seen.append(url)
+        return 200, '{"success": true, "data": {"version": "1.4.2"}}'
+
+    rel.http_get = http_get
+    probe = _checks.container_probe(rel.p, docker.config, http_get)
+    assert probe("core", "172.18.0.5") == (
+        "GET http://172.18.0.5:8084/healthcheck: it runs version 1.4.2, not 1.5.0")
+    assert seen == ["http://172.18.0.5:8084/healthcheck"] and docker.probe is not None
+
+
+def test_a_stop_first_switch_and_a_missing_healthcheck_are_said_out_loud(root, docker):
+    docker.config = {"services": {"core": {"container_name": "core"}}}
+    rel = release(root, docker)
+    result = rel.execute()
+    assert result["services"]["core"]["switch"] == {"mode": "stop-first",
+                                                    "reason": "it sets container_name core: requests fail while "
+                                                              "it restarts"}
+    assert "core switches stop-first (it sets container_name core: requests fail while it restarts)" in \
+        result["warnings"]
+    assert any(w.startswith("core has no healthcheck: the proxy routes requests to its new container")
+               for w in result["warnings"])
+
+
+def test_what_the_switch_waits_for_is_written_into_the_lock(root, docker):
+    release(root, docker).execute()
+    assert docker.lock_seen["waiting"].startswith("core: waiting for the new container to turn healthy (since 20")
+    assert HostState.describe_lock(docker.lock_seen).endswith("; now: " + docker.lock_seen["waiting"])
+
+
+def test_the_restore_gets_the_same_modes_as_the_switch(root, docker):
+    docker.breaks = {"switch": "container core is unhealthy"}
+    with pytest.raises(ReleaseError):
+        release(root, docker).execute()
+    assert [step for step, _modes in docker.modes] == ["switch", "restore"]
+    assert docker.modes[0][1] == docker.modes[1][1] == {"core": "start-first"}
+
+
+def test_check_mode_names_the_mode_of_every_service(root, docker):
+    docker.config = {"services": {"core": {"ports": ["8084:80"], "healthcheck": {"test": ["CMD", "true"]}}}}
+    result = Release(dict(release(root, docker).p), Host(), healthcheck({"core": "1.5.0"}), check_mode=True,
+                     runtime=lambda r, files, run, **kw: FakeRuntime(r, files, run, docker, **kw)).execute()
+    assert result["services"]["core"]["switch"]["mode"] == "stop-first"
+    assert not any(call[0] in ("pull", "switch") for call in docker.calls)
 
 
 def test_a_runtime_that_cannot_list_the_containers_says_why_and_changes_nothing(root, docker):

@@ -174,3 +174,140 @@ def test_the_project_name_is_passed_when_known():
     run = FakeRun(default=(0, "[]", ""))
     ComposeRuntime("/srv/deploy", ["base.yml"], run).ps()
     assert "--project-name" not in run.calls[0][0]
+
+
+# ------------------------------------------------------ the start-first switch
+
+INSPECT = ["docker", "inspect", "--type", "container", "--format",
+           "{{json .State}}|{{json .NetworkSettings.Networks}}|{{json .Config.Healthcheck}}"]
+PS_CORE = COMPOSE + ["ps", "--quiet", "--no-trunc", "core"]
+PS_ALL_CORE = COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]
+SCALE_UP = COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "core=2", "core"]
+HEALTHCHECK = {"Test": ["CMD-SHELL", "test ! -e /tmp/drain && curl -f http://localhost/healthcheck"],
+               "Interval": 1000000000, "Timeout": 2000000000, "Retries": 3}
+
+
+def container(health, status="running", ip="172.18.0.7", exit_code=0):
+    state = {"Status": status, "ExitCode": exit_code}
+    if health:
+        state["Health"] = {"Status": health}
+    return (0, "%s|%s|%s\n" % (json.dumps(state), json.dumps({"aegee": {"IPAddress": ip}}), json.dumps(HEALTHCHECK)),
+            "")
+
+
+def start_first(answers, default=(0, "", "")):
+    rt, run = runtime(answers, default)
+    now = [0.0]
+    rt.start_first.clock = lambda: now[0]
+    rt.start_first.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+    return rt, run
+
+
+def test_start_first_starts_the_new_container_beside_the_old_one_then_drains_and_removes_the_old_one():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(INSPECT + ["new1"]): [container("starting"), container("healthy")],
+                           tuple(INSPECT + ["old1"]): [container("healthy"), container("unhealthy")]})
+    probed, told = [], []
+    rt.progress = told.append
+    assert rt.switch(["core"], 60, {"core": "start-first"},
+                     lambda svc, ip: probed.append((svc, ip))) is None
+    assert argvs(run) == [PS_CORE, PS_ALL_CORE, SCALE_UP, PS_CORE, INSPECT + ["new1"], INSPECT + ["new1"],
+                          INSPECT + ["new1"],
+                          ["docker", "exec", "old1", "sh", "-c", "echo > /tmp/drain"],
+                          INSPECT + ["old1"], INSPECT + ["old1"],
+                          ["docker", "stop", "old1"], ["docker", "rm", "--force", "old1"]]
+    assert probed == [("core", "172.18.0.7")]
+    assert told == ["core: waiting up to 60s for the new container new1 to turn healthy",
+                    "core: checking the version of the new container new1", "core: draining the old container(s) old1"]
+    assert rt.report["core"] == {"mode": "start-first", "healthy_after": 0.5, "total": 2.5,
+                                 "drain": "old1: unhealthy (out of rotation)"}
+    assert rt.replaced == {"core"}
+
+
+@pytest.mark.parametrize(
+    ("new", "probe", "problem"),
+    [
+        ([container("starting")], None, "the container new1 is starting, not healthy"),
+        ([container("starting"), container(None, "exited", exit_code=3)], None, "the new container exited (code 3)"),
+        ([container("healthy")], lambda svc, ip: "it runs version 1.4.2, not 1.5.0",
+         "the new core container: it runs version 1.4.2, not 1.5.0"),
+    ],
+    ids=["never-healthy", "exits", "wrong-version"],
+)
+def test_a_start_first_failure_before_the_drain_removes_the_new_container_and_never_touches_the_old_one(
+        new, probe, problem):
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(INSPECT + ["new1"]): new})
+    assert rt.switch(["core"], 10, {"core": "start-first"}, probe) == problem
+    assert argvs(run)[-1] == ["docker", "rm", "--force", "new1"]
+    assert not any("old1" in argv for argv in argvs(run))
+    assert rt.replaced == set() and rt.report["core"]["mode"] == "start-first"
+
+
+def test_a_failed_scale_up_says_what_compose_said_and_removes_whatever_started():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\n", "")],
+                           tuple(SCALE_UP): (1, "", "Bind for 127.0.0.1:8084 failed: port is already allocated\n")})
+    assert rt.switch(["core"], 10, {"core": "start-first"}) == (
+        "starting a new core container beside the old one failed: Bind for 127.0.0.1:8084 failed: port is already "
+        "allocated")
+    assert argvs(run) == [PS_CORE, PS_ALL_CORE, SCALE_UP, PS_CORE]
+
+
+def test_an_old_container_that_ignores_the_drain_marker_is_stopped_anyway_and_said_so():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(INSPECT + ["new1"]): container("healthy"),
+                           tuple(INSPECT + ["old1"]): container("healthy")})
+    assert rt.switch(["core"], 60, {"core": "start-first"}) is None
+    assert rt.report["core"]["drain"] == ("old1: the container old1 is healthy, not unhealthy: its healthcheck "
+                                          "ignores /tmp/drain; stopped anyway")
+    assert argvs(run)[-2:] == [["docker", "stop", "old1"], ["docker", "rm", "--force", "old1"]]
+
+
+def test_stop_first_services_come_up_together_and_start_first_ones_one_by_one():
+    rt, run = start_first({tuple(COMPOSE + ["ps", "--quiet", "--no-trunc", "events"]): [(0, "", ""),
+                                                                                        (0, "new1\n", "")],
+                           tuple(INSPECT + ["new1"]): container("healthy")})
+    assert rt.switch(["core", "events"], 30, {"events": "start-first"}) is None
+    assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "30", "core"]
+    assert argvs(run)[3] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
+                                       "events"]
+    assert rt.report["core"]["mode"] == "stop-first" and rt.report["events"]["drain"] == "nothing ran before"
+    assert not any(argv[:2] == ["docker", "stop"] for argv in argvs(run))
+
+
+def test_restore_switches_back_start_first_only_where_the_old_container_is_gone():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", ""), (0, "new1\n", ""),
+                                            (0, "new1\nnew2\n", "")],
+                           tuple(INSPECT + ["new1"]): [container("healthy"), container("healthy"),
+                                                       container("unhealthy")],
+                           tuple(INSPECT + ["new2"]): container("healthy"),
+                           tuple(INSPECT + ["old1"]): container("unhealthy")})
+    modes = {"core": "start-first", "events": "start-first"}
+    assert rt.switch(["core"], 60, modes) is None
+    run.calls.clear()
+    assert rt.restore(["core", "events"], 120, modes) is None
+    assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "120", "events"]
+    assert argvs(run)[1:4] == [PS_CORE, PS_ALL_CORE, SCALE_UP]
+    assert argvs(run)[-2:] == [["docker", "stop", "new1"], ["docker", "rm", "--force", "new1"]]
+
+
+def test_a_failed_new_container_leaves_its_last_words_in_the_problem_before_it_is_removed():
+    health = {"Status": "unhealthy", "Log": [{"ExitCode": 1, "Output": "curl: (7) Failed to connect\n"}]}
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(INSPECT + ["new1"]): container(None, "exited", exit_code=2),
+                           ("docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}"):
+                               (0, json.dumps(health), ""),
+                           ("docker", "logs", "--tail", "10", "new1"): (0, "booting\n", "panic: no database\n")})
+    assert rt.switch(["core"], 10, {"core": "start-first"}) == (
+        "the new container exited (code 2); its last health check (exit 1): curl: (7) Failed to connect; "
+        "its last log lines:\nbooting\npanic: no database")
+    assert argvs(run)[-1] == ["docker", "rm", "--force", "new1"]
+
+
+def test_a_stopped_container_of_the_service_is_removed_before_the_new_one_starts():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(PS_ALL_CORE): (0, "old1\nexited1\n", ""),
+                           tuple(INSPECT + ["new1"]): container("healthy"),
+                           tuple(INSPECT + ["old1"]): container("unhealthy")})
+    assert rt.switch(["core"], 60, {"core": "start-first"}) is None
+    assert argvs(run)[:4] == [PS_CORE, PS_ALL_CORE, ["docker", "rm", "--force", "exited1"], SCALE_UP]

@@ -236,6 +236,9 @@ def test_a_lock_without_a_checkable_process_goes_stale_by_expiry(hs):
          "its process 7 on this host is still running"),
         ({"owner": "a", "alive": False, "host_pid": 7}, "a (controller ?, run ?) since ?, for ?; "
          "its process 7 on this host is gone"),
+        ({"owner": "a", "alive": True, "host_pid": 7, "waiting": "core: waiting up to 210s for the new container "
+          "0b2c to turn healthy (since t2)"}, "a (controller ?, run ?) since ?, for ?; its process 7 on this host is "
+         "still running; now: core: waiting up to 210s for the new container 0b2c to turn healthy (since t2)"),
     ],
 )
 def test_describe_lock(lock, expected):

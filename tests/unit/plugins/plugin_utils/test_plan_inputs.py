@@ -386,3 +386,19 @@ def test_the_promotion_sources_state_dir_is_checked():
     found = inventory({"p1": prod, "s1": host(aegee_state_dir="/var/lib/aegee")}, hosts=["p1", "s1"], groups=groups)
     assert found == ["aegee_state_dir must be a folder inside aegee_deploy_root, such as .aegee (relative, without "
                      "'..'), got '/var/lib/aegee' (on s1)"]
+
+
+def test_start_first_on_a_service_with_a_fixed_host_port_is_refused_naming_service_and_reason():
+    catalogue = {"core": {"image": "aegee/core", "switch": "start-first"},
+                 "events": {"image": "aegee/events", "switch": "stop-first"}}
+    found = inventory({"s1": host(aegee_services=catalogue, aegee_service_ports={"core": 8084, "events": 8085})})
+    assert found == ["aegee_services core asks for switch: start-first, but aegee_service_ports gives it the fixed "
+                     "host port 8084, and two containers cannot publish one port: reach it through the gateway "
+                     "(remove its port) or drop the switch setting (on s1)"]
+    assert inventory({"s1": host(aegee_services=catalogue, aegee_service_ports={"events": 8085})}) == []
+
+
+def test_a_switch_that_is_no_mode_is_refused():
+    catalogue = {"core": {"image": "aegee/core", "switch": "blue-green"}}
+    assert inventory({"s1": host(aegee_services=catalogue)}) == [
+        "aegee_services core: switch 'blue-green' is neither start-first nor stop-first (on s1)"]

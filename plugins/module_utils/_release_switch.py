@@ -1,0 +1,48 @@
+# Copyright (c) aegee.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to the aegee.deploy collection: not a public API, may change at any
+# time without notice.
+"""The release's side of the switch: which mode each service gets, what the run says about it.
+
+The decision is ``_policy.switch_modes``; the switch itself is the runtime's
+(``_runtime.Runtime.switch``). Here: the modes go into the release's result
+(``services.<svc>.switch``) and its warnings (every stop-first switch, every
+service without a healthcheck), the runtime's report of each switch joins
+them, and what a switch waits for goes into the release's lock.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.aegee.deploy.plugins.module_utils import _policy
+from ansible_collections.aegee.deploy.plugins.module_utils._state import StateError, now_iso
+
+
+def decide(params, result, warnings, config, services):
+    """``{svc: {"mode", "reason"}}`` of ``services``, into ``result`` and ``warnings``; ``_policy.Refused`` raises."""
+    modes, found = _policy.switch_modes(services, config.get("services") or {}, params.get("catalogue"))
+    warnings.extend(found)
+    for svc, mode in modes.items():
+        result["services"][svc]["switch"] = dict(mode)
+        if mode["mode"] == _policy.STOP_FIRST:
+            warnings.append("%s switches stop-first (%s)" % (svc, mode["reason"]))
+    return modes
+
+
+def report(result, runtime, services):
+    """What the runtime's switch did per service (seconds to healthy, drain, total), into ``result``."""
+    for svc in services:
+        result["services"][svc].setdefault("switch", {}).update(runtime.report.get(svc) or {})
+
+
+def lock_progress(state, run_id):
+    """``progress(text)`` for the runtime: what the switch waits for now, into the lock ``run_id`` holds."""
+
+    def progress(text):
+        try:
+            state.annotate_lock(run_id, waiting="%s (since %s)" % (text, now_iso()))
+        except (StateError, OSError):
+            pass  # the lock is only a window on the run: a failure to write it stops nothing
+
+    return progress

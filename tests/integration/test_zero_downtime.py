@@ -1,0 +1,104 @@
+"""Zero-downtime (start-first) releases through the real traffic path: no request fails, counted.
+
+The deploy repo's services are put in the real shape for this module (a
+commit to the testbed's origin: each exposes its port on the project network,
+none publishes a host port) and the checks reach them through staging's
+gateway; the module puts the ports back at its end. During a start-first
+deploy, a rollback and a failed (restored) deploy, a bounded loopback load
+(``benchmarks/downtime.Load``: 50 requests/s, at most 120 s) goes through the
+gateway, and every request must succeed. The requests are counted, not timed.
+After each release: one container per service, of the version its compose
+file pins, and a plain ``up -d`` on the host (what ``make start`` runs)
+recreates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import pytest
+from conftest import HOSTS, REPO_ROOT, gateway_url, http_json, playbook, run
+from hostview import containers, pinned, publish, root, start_gateway
+
+sys.path.insert(0, os.path.join(REPO_ROOT, "benchmarks"))
+from _testbed import ports_back, real_shape_origin, real_shape_vars  # noqa: E402 - the benchmarks' one copy
+from downtime import Load  # noqa: E402 - the benchmark's load generator
+
+HOST, PROJECT = "staging-1", "myaegee-staging"
+pytestmark = pytest.mark.usefixtures("real_shape")
+
+
+@pytest.fixture(scope="module")
+def real_shape(testbed, tmp_path_factory):
+    """Origin in the real shape (expose only), the checks through the gateway; the ports come back at the end."""
+    playbook("deploy.yml", "-l", "staging")  # the checkout, and what a host runs before the gateway starts
+    start_gateway(HOST)
+    work = str(tmp_path_factory.mktemp("origin") / "work")
+    real_shape_origin(work)
+    extra = tmp_path_factory.mktemp("vars") / "real-shape.json"
+    extra.write_text(json.dumps(real_shape_vars(*HOSTS[HOST][::2])))
+    args = ["-l", "staging", "-e", "@%s" % extra]
+    try:
+        playbook("deploy.yml", *args)  # every service's compose file changed: each one switches
+        playbook("deploy.yml", *args, "-e", "service=core", "-e", "version=1.4.2")
+        yield args
+    finally:
+        ports_back(work)
+    playbook("deploy.yml", "-l", "staging")  # the ports are back on every service (stop-first)
+
+
+def under_load(cmd_args, playbook_name="deploy.yml", expect_failure=False):
+    """Run one release while the load goes through the gateway to core; (requests, failed, the playbook's output)."""
+    with Load([gateway_url(HOST, "core")]) as load:
+        proc = playbook(playbook_name, *cmd_args, check=False)
+    assert (proc.returncode != 0) == expect_failure, proc.stdout[-3000:] + proc.stderr[-2000:]
+    requests, failed, _gap = load.summary()
+    return requests, failed, proc.stdout
+
+
+def assert_one_container_pinned(version):
+    found = [c for c in containers_all() if c.get("Service") == "core"]
+    assert len(found) == 1, found
+    assert pinned(HOST, "core").split("@")[0].endswith(":" + version)
+    assert http_json(gateway_url(HOST, "core"))["data"]["version"] == version
+    before = {c["ID"] for c in containers_all()}
+    run([os.path.join(root(HOST), "helper.sh"), "up", "--detach", "--wait"])
+    assert {c["ID"] for c in containers_all()} == before, "make start recreated a container"
+
+
+def containers_all():
+    out = run(["docker", "ps", "--all", "--no-trunc", "--filter", "label=com.docker.compose.project=%s" % PROJECT,
+               "--format", "{{json .}}"]).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [{"ID": r["ID"], "Service": dict(label.split("=", 1) for label in r["Labels"].split(",") if "=" in label)
+             .get("com.docker.compose.service"), "State": r["State"]} for r in rows]
+
+
+def test_a_start_first_deploy_drops_no_request(real_shape):
+    requests, failed, out = under_load([*real_shape, "-e", "service=core", "-e", "version=1.5.0"])
+    assert requests > 50 and failed == 0, (requests, failed)
+    assert "core: start-first (the new container starts beside the old one), healthy after" in out
+    assert_one_container_pinned("1.5.0")
+    assert containers(PROJECT)["core"]["State"] == "running"
+
+
+def test_a_start_first_rollback_drops_no_request(real_shape):
+    requests, failed, _out = under_load([*real_shape, "-e", "service=core", "-e", "version=1.4.2",
+                                         "-e", "reason=zero-downtime test"], "rollback.yml")
+    assert requests > 50 and failed == 0, (requests, failed)
+    assert_one_container_pinned("1.4.2")
+
+
+def test_a_failed_start_first_deploy_drops_no_request_and_leaves_the_old_container(real_shape):
+    never = "1.6.0-never.%d" % (int(time.time()) % 100000)
+    publish("core", never, latest="no", broken="health")
+    old = containers(PROJECT)["core"]["ID"]
+    requests, failed, out = under_load([*real_shape, "-e", "service=core", "-e", "version=%s" % never],
+                                       expect_failure=True)
+    assert requests > 50 and failed == 0, (requests, failed)
+    assert "did not become healthy" in out
+    assert containers(PROJECT)["core"]["ID"] == old, "the old container was replaced"
+    assert_one_container_pinned("1.4.2")
