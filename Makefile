@@ -95,7 +95,7 @@ sanity: install
 	tests/sanity.sh
 
 bench: testbed-up
-	python benchmarks/deploy_speed.py $(or $(ROUNDS),5)
+	python benchmarks/deploy_speed.py $(or $(ROUNDS),3)
 
 # Requests through staging's gateway while releases run: failed requests,
 # the longest gap between successes, release time (a benchmark, not a test).

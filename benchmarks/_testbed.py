@@ -100,3 +100,14 @@ def real_shape_vars(addr, prefix):
             "aegee_smoke_urls": {svc: gateway + path + "/healthcheck" for svc, path in GATEWAY_PATH.items()},
             "aegee_browser_checks": {"frontend": {"url": gateway + "/", "selector": "#app",
                                                   "expect": "AEGEE frontend {version}"}}}
+
+
+def real_shape_in(tmp):
+    """The origin in the real shape (``real_shape_origin`` in ``tmp/origin``) and the staging host's extra vars file
+    for it; ``(work, path of the vars file)``. ``ports_back(work)`` undoes it."""
+    work = os.path.join(tmp, "origin")
+    real_shape_origin(work)
+    extra = os.path.join(tmp, "real-shape.json")
+    with open(extra, "w") as handle:
+        json.dump(real_shape_vars(ADDR, "180"), handle)
+    return work, extra

@@ -1,87 +1,258 @@
-"""Deploy speed, side by side in one run, as ratios (make bench).
+"""Deploy speed, side by side in one run, as ratios (make bench [ROUNDS=3]).
 
-Against the running testbed (make testbed-up), interleaved rounds of:
+Against the running testbed (make testbed-up), on the staging host, in
+interleaved rounds (each round runs every row once, so the machine's load
+hits them alike):
 
 * ``hand``: what an operator would type: one ssh command that pins core with
   sed, ``docker compose pull core`` and ``up -d core`` in a one-service
   compose project of its own, then a poll of /healthcheck until it answers the
   new version;
-* ``deploy``: ``ansible-playbook playbooks/deploy.yml -l staging -e service=core
-  -e version=V`` with every safety step (plan, lock, repo update, pin with
-  digest, pull, up --wait on Docker health, /healthcheck, history);
+* ``naive``: the playbook a user would write with community.docker
+  (benchmarks/naive.yml: ``replace`` pin, ``docker_compose_v2``, ``uri`` until
+  the version answers), against its own one-service compose project;
+* ``deploy``: ``deploy.yml -l staging -e service=core -e version=V`` with every
+  safety step (plan, lock, repo update, pin with digest, pull, switch on
+  Docker health, /healthcheck, history), in the testbed's stop-first shape;
 * ``noop``: the same deploy again (nothing to do);
 * ``ping``: ``ansible-playbook`` running one ``ping`` task (the floor of any
-  playbook run).
+  playbook run);
+* ``all``: a routine deploy of all four services at new versions (after an
+  untimed reset of each to 1.4.2);
+* ``sf-deploy`` / ``sf-all``: the same two deploys in the real shape (every
+  service exposes its port only, checks through the gateway): start-first
+  switches; the deploy repo's origin is put in that shape for these rows and
+  back afterwards;
+* the registry requests (and token requests) of one plan of every service.
 
-Prints the medians and the ratios deploy/hand and noop/ping, the numbers the
-speed targets are stated in. The machine is shared and noisy: compare ratios,
-not seconds.
+The two own compose projects are created before the rounds and removed after
+them. Prints the medians, each ratio next to its target (issue 14) and
+whether it is met, and writes docs/performance.md with the figures and the
+machine they were measured on. The machine is shared and noisy: compare
+ratios, not seconds.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
+import platform
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-from _testbed import ADDR, REPO, TESTBED, sh, ssh, wait_version
+from _testbed import ADDR, HOST_ROOT, REPO, TESTBED, ports_back, real_shape_in, sh, ssh, wait_version
 
-BENCH_ROOT = os.path.join(TESTBED, "hosts", "staging-1", "srv", "bench")
-BENCH_PORT = 18984
+SERVICES = ("core", "events", "mailer", "frontend")
+OLD, NEW = "1.4.2", "1.5.0"  # NEW is latest in the testbed's registry
 SSH = ssh("bench")
+REPORT = os.path.join(REPO, "docs", "performance.md")
 
 
-def setup_hand_project():
-    compose = (
-        "services:\n    core:\n        image: localhost:5000/aegee/core:1.5.0\n        init: true\n"
-        "        ports:\n            - \"%s:%d:80\"\n" % (ADDR, BENCH_PORT)
-    )
-    os.makedirs(BENCH_ROOT, exist_ok=True)
-    with open(os.path.join(BENCH_ROOT, "docker-compose.yml"), "w") as handle:
-        handle.write(compose)
-    login = "docker login -u deployer --password-stdin localhost:5000 < %s/registry/password" % TESTBED
-    sh([*SSH, "%s >/dev/null && cd %s && docker compose -p aegee-test-bench up -d" % (login, BENCH_ROOT)])
+class Project:
+    """A one-service compose project of core on the staging host, outside the tool (the hand and naive rows)."""
+
+    def __init__(self, name, port):
+        self.name, self.port = name, port
+        self.root = os.path.join(TESTBED, "hosts", "staging-1", "srv", name)
+        self.url = "http://%s:%d/healthcheck" % (ADDR, port)
+
+    def up(self):
+        compose = ("services:\n    core:\n        image: localhost:5000/aegee/core:%s\n        init: true\n"
+                   "        ports:\n            - \"%s:%d:80\"\n" % (NEW, ADDR, self.port))
+        os.makedirs(self.root, exist_ok=True)
+        with open(os.path.join(self.root, "docker-compose.yml"), "w") as handle:
+            handle.write(compose)
+        login = "docker login -u deployer --password-stdin localhost:5000 < %s/registry/password" % TESTBED
+        sh([*SSH, "%s >/dev/null && cd %s && docker compose -p %s up -d" % (login, self.root, self.name)])
+
+    def down(self):
+        subprocess.run([*SSH, "cd %s && docker compose -p %s down" % (self.root, self.name)], capture_output=True,
+                       check=False)
 
 
-def hand(version):
-    start = time.time()
-    sh([*SSH, "cd %s && sed -i 's#aegee/core:[^\"]*#aegee/core:%s#' docker-compose.yml && "
-              "docker compose -p aegee-test-bench pull -q core && docker compose -p aegee-test-bench up -d core"
-              % (BENCH_ROOT, version)])
-    wait_version("http://%s:%d/healthcheck" % (ADDR, BENCH_PORT), version)
-    return time.time() - start
+HAND = Project("aegee-test-bench", 18984)
+NAIVE = Project("aegee-test-naive", 18985)
 
 
 def timed(cmd):
-    start = time.time()
-    sh(cmd)
-    return time.time() - start
+    start = time.monotonic()
+    proc = sh(cmd)
+    return time.monotonic() - start, proc.stdout
+
+
+def deploy(*args):
+    return ["ansible-playbook", "playbooks/deploy.yml", "-l", "staging", *args]
+
+
+def hand(version):
+    start = time.monotonic()
+    sh([*SSH, "cd %s && sed -i 's#aegee/core:[^\"]*#aegee/core:%s#' docker-compose.yml && "
+              "docker compose -p %s pull -q core && docker compose -p %s up -d core"
+              % (HAND.root, version, HAND.name, HAND.name)])
+    wait_version(HAND.url, version)
+    return time.monotonic() - start
+
+
+def naive(version):
+    seconds, _out = timed(["ansible-playbook", os.path.join("benchmarks", "naive.yml"), "-l", "staging",
+                           "-e", "naive_root=%s" % NAIVE.root, "-e", "naive_version=%s" % version,
+                           "-e", "naive_url=%s" % NAIVE.url])
+    return seconds
+
+
+def reset(extra, services=SERVICES):
+    """Every service of ``services`` back to OLD (untimed), so the next routine deploy changes them all."""
+    for svc in services:
+        sh(deploy(*extra, "-e", "service=%s" % svc, "-e", "version=%s" % OLD, "-e", "force=true"))
+
+
+SWITCH_LINE = re.compile(r"core: start-first \([^)]*\), healthy after ([0-9.]+) s, ([0-9.]+) s in all"
+                         r"(?:, drained in ([0-9.]+) s)?")
+
+
+def switch_seconds(out):
+    """(healthy after, drain, total) of core's start-first switch, from the run's output."""
+    found = SWITCH_LINE.search(out)
+    if found is None:
+        raise RuntimeError("no start-first switch line for core in the output:\n" + out[-2000:])
+    healthy, total, drain = (float(x) if x else 0.0 for x in found.groups())
+    return healthy, drain, total
+
+
+def plan_requests():
+    """``{"requests": N, "tokens": N, "repositories": N}`` of one plan of every service."""
+    _s, out = timed(["ansible-playbook", os.path.join("benchmarks", "plan.yml"), "-l", "staging"])
+    found = re.search(r"REGISTRY (\{.*\})", out)
+    return json.loads(found.group(1).replace('\\"', '"')) if found else {}
+
+
+def stop_first_rounds(rounds, times):
+    HAND.up()
+    NAIVE.up()
+    try:
+        sh(deploy("-e", "lock_wait=180"))  # everything at latest
+        for i in range(rounds):
+            version = (OLD, NEW)[i % 2]
+            reset([], SERVICES if i == 0 else SERVICES[1:])  # core is at OLD after each round's deploy row
+            times["all"].append(timed(deploy())[0])
+            times["deploy"].append(timed(deploy("-e", "service=core", "-e", "version=%s" % OLD))[0])
+            times["noop"].append(timed(deploy("-e", "service=core", "-e", "version=%s" % OLD))[0])
+            times["hand"].append(hand(version))
+            times["naive"].append(naive(version))
+            times["ping"].append(timed(["ansible-playbook", os.path.join("benchmarks", "ping.yml"), "-l",
+                                        "staging"])[0])
+            print("round %d/%d (stop-first) done" % (i + 1, rounds), flush=True)
+    finally:
+        HAND.down()
+        NAIVE.down()
+
+
+def start_first_rounds(rounds, times, switches):
+    sh([*SSH, "cd %s && ./helper.sh up --detach --wait traefik" % HOST_ROOT])
+    with tempfile.TemporaryDirectory() as tmp:
+        work, extra_file = real_shape_in(tmp)
+        extra = ["-e", "@" + extra_file]
+        try:
+            for i in range(rounds):
+                reset(extra, SERVICES if i == 0 else SERVICES[1:])
+                times["sf-all"].append(timed(deploy(*extra))[0])
+                seconds, out = timed(deploy(*extra, "-e", "service=core", "-e", "version=%s" % OLD))
+                times["sf-deploy"].append(seconds)
+                switches.append(switch_seconds(out))
+                print("round %d/%d (start-first) done" % (i + 1, rounds), flush=True)
+        finally:
+            ports_back(work)
+            sh(deploy("-e", "lock_wait=180"))  # the ports are back on every service, at latest
+
+
+def machine():
+    mem = 0
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    pretty = platform.platform()
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as handle:
+            fields = dict(line.rstrip("\n").split("=", 1) for line in handle if "=" in line)
+        pretty = "%s, Linux %s" % (fields.get("PRETTY_NAME", "?").strip('"'), platform.release())
+    return {"cores": os.cpu_count(), "memory": "%d MiB" % mem, "os": pretty}
+
+
+def verdicts(med, switch, registry):
+    """(what, ratio or figure, target, met) rows."""
+    rows = [
+        ("deploy / naive (stop-first)", med["deploy"] / med["naive"], 1.0),
+        ("deploy / hand (stop-first)", med["deploy"] / med["hand"], 2.5),
+        ("noop / ping", med["noop"] / med["ping"], 1.5),
+        ("all / deploy (stop-first)", med["all"] / med["deploy"], 1.5),
+        ("sf-all / sf-deploy (start-first)", med["sf-all"] / med["sf-deploy"], 1.5),
+    ]
+    out = [("%s" % what, "%.2fx" % ratio, "<= %.1fx" % target, ratio <= target) for what, ratio, target in rows]
+    healthy, drain, total = switch
+    out.append(("start-first switch: total - (healthy + drain)", "%.1f s" % (total - healthy - drain), "<= 1.5 s",
+                total - healthy - drain <= 1.5))
+    if registry:
+        out.append(("token requests per repository (one plan)",
+                    "%d / %d" % (registry.get("tokens", 0), registry.get("repositories", 0)), "<= 1 each",
+                    registry.get("tokens", 0) <= registry.get("repositories", 0)))
+    return out
+
+
+def render(rounds, times, med, switch, registry, rows, host, load):
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# Performance", "",
+             "Generated by `make bench ROUNDS=%d` (benchmarks/deploy_speed.py) on %s; do not edit by hand." % (
+                 rounds, when), "",
+             "Measured on: %s cores, %s memory, %s; load average %s at the start, %s at the end (the machine is "
+             "shared with other sessions: compare the ratios, not the seconds)." % (
+                 host["cores"], host["memory"], host["os"], load[0], load[1]), "",
+             "## Rows (medians of %d interleaved rounds, seconds)" % rounds, "",
+             "| row | median | rounds |", "| --- | --- | --- |"]
+    for key, values in times.items():
+        lines.append("| %s | %.2f | %s |" % (key, med[key], " ".join("%.2f" % v for v in values)))
+    healthy, drain, total = switch
+    lines += ["", "Core's start-first switch (medians): healthy after %.1f s, drained in %.1f s, %.1f s in all."
+              % (healthy, drain, total)]
+    if registry:
+        lines += ["", "One plan of every service: %d HTTP requests to the registry, %d token requests for %d "
+                  "repositories." % (registry.get("requests", 0), registry.get("tokens", 0),
+                                     registry.get("repositories", 0))]
+    lines += ["", "## Targets (issue 14)", "", "| what | measured | target | met |", "| --- | --- | --- | --- |"]
+    lines += ["| %s | %s | %s | %s |" % (what, got, target, "yes" if met else "no") for what, got, target, met in rows]
+    lines += ["", "Not measured here: the fleet rows (10 hosts, serial production rollout).", ""]
+    return "\n".join(lines)
 
 
 def main(rounds):
-    setup_hand_project()
-    sh(["ansible-playbook", "playbooks/deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0"])
-    ping = os.path.join(REPO, "benchmarks", "ping.yml")
-    times = {"hand": [], "deploy": [], "noop": [], "ping": []}
-    for i in range(rounds):
-        version = ("1.4.2", "1.5.0")[i % 2]
-        times["hand"].append(hand(version))
-        times["deploy"].append(timed(["ansible-playbook", "playbooks/deploy.yml", "-l", "staging",
-                                      "-e", "service=core", "-e", "version=%s" % version]))
-        times["noop"].append(timed(["ansible-playbook", "playbooks/deploy.yml", "-l", "staging",
-                                    "-e", "service=core", "-e", "version=%s" % version]))
-        times["ping"].append(timed(["ansible-playbook", ping, "-l", "staging"]))
+    load_start = "%.2f" % os.getloadavg()[0]
+    times = {k: [] for k in ("hand", "naive", "deploy", "noop", "ping", "all", "sf-deploy", "sf-all")}
+    switches = []
+    stop_first_rounds(rounds, times)
+    start_first_rounds(rounds, times, switches)
+    registry = plan_requests()
     med = {k: statistics.median(v) for k, v in times.items()}
+    switch = tuple(statistics.median(s[i] for s in switches) for i in range(3))
+    rows = verdicts(med, switch, registry)
     print("rounds: %d (medians, seconds)" % rounds)
     for k, v in med.items():
-        print("  %-7s %.2f   (%s)" % (k, v, " ".join("%.2f" % x for x in times[k])))
-    print("deploy / hand = %.2fx   (target <= 2x)" % (med["deploy"] / med["hand"]))
-    print("noop / ping   = %.2fx   (target <= 1.5x)" % (med["noop"] / med["ping"]))
-    subprocess.run([*SSH, "cd %s && docker compose -p aegee-test-bench down" % BENCH_ROOT], capture_output=True,
-                   check=False)
+        print("  %-9s %6.2f   (%s)" % (k, v, " ".join("%.2f" % x for x in times[k])))
+    print("core's start-first switch: healthy after %.1f s, drained in %.1f s, %.1f s in all" % switch)
+    if registry:
+        print("one plan of every service: %(requests)d HTTP requests, %(tokens)d token requests, "
+              "%(repositories)d repositories" % registry)
+    for what, got, target, met in rows:
+        print("  %-46s %8s   target %-10s %s" % (what, got, target, "met" if met else "NOT met"))
+    load = (load_start, "%.2f" % os.getloadavg()[0])
+    with open(REPORT, "w") as handle:
+        handle.write(render(rounds, times, med, switch, registry, rows, machine(), load))
+    print("wrote %s" % os.path.relpath(REPORT, REPO))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

@@ -37,7 +37,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from _testbed import ADDR, HOST_ROOT, playbook, ports_back, publish, real_shape_origin, real_shape_vars, sh, ssh
+from _testbed import ADDR, HOST_ROOT, playbook, ports_back, publish, real_shape_in, real_shape_vars, sh, ssh
 
 RATE = 50
 MAX_SECONDS = 120
@@ -141,11 +141,7 @@ def main():
     stop_first = measure_all(*versions(run, "ports"))
     # the real shape: every service exposes its port only, the checks go through the gateway; start-first
     with tempfile.TemporaryDirectory() as tmp:
-        work = os.path.join(tmp, "origin")
-        real_shape_origin(work)
-        extra = os.path.join(tmp, "real-shape.json")
-        with open(extra, "w") as handle:
-            json.dump(real_shape_vars(ADDR, "180"), handle)
+        work, extra = real_shape_in(tmp)
         forced = os.path.join(tmp, "stop-first.json")
         catalogue = {svc: {"image": "localhost:5000/aegee/%s" % svc} for svc in PATHS}
         catalogue["core"]["switch"] = "stop-first"
