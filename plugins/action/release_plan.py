@@ -50,6 +50,8 @@ def plan(p, planner_factory=Planner):
                            force=p["force"])
     result = {"changed": False, "targets": targets, "explicit": version not in (None, "", "latest"),
               "services": sorted(targets), "switch": planned_switch(targets, p["catalogue"], p.get("service_ports"))}
+    if hasattr(planner, "registry_requests"):
+        result["registry_requests"] = planner.registry_requests()
     if planner.messages:
         result["warnings"] = list(planner.messages)
     return result

@@ -46,6 +46,7 @@ import json
 import re
 import socket
 import ssl
+import threading
 import time
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
@@ -422,6 +423,10 @@ class _RegistryHttp:
         self._sleep = sleep or time.sleep
         self._tokens = {}  # scope -> token (secrets too: scrubbed from messages)
         self.requests = 0  # number of HTTP requests sent (for tests and diagnostics)
+        self.token_requests = 0  # of which to the token service
+        # lookups may run in threads: one ping, one token per scope, and the counters stay right
+        self._lock = threading.Lock()
+        self._scope_locks = {}
 
     # ---------------------------------------------------------------- safety
 
@@ -442,13 +447,19 @@ class _RegistryHttp:
             return "(message withheld: it contained a credential)"
         return text
 
+    def _key_lock(self, key):
+        """The lock of one thing done once per client (the ping, each scope's token)."""
+        with self._lock:
+            return self._scope_locks.setdefault(key, threading.Lock())
+
     def _error(self, message, kind, status=None, url=None):
         return RegistryError(self._scrub(message), kind=kind, status=status, url=self._scrub(url))
 
     # ------------------------------------------------------------------ http
 
     def _send_once(self, method, url, headers):
-        self.requests += 1
+        with self._lock:
+            self.requests += 1
         try:
             resp = open_url(
                 url,
@@ -594,7 +605,8 @@ class RegistryClient(_RegistryHttp):
       ``service`` and the repository ``scope`` (``repository:NAME:pull``),
       anonymously or with HTTP basic credentials against the realm; the
       answer's ``token`` or ``access_token`` is sent as ``Authorization:
-      Bearer …``. Tokens are cached per scope for the life of the client.
+      Bearer …``. Tokens are cached per scope for the life of the client: one
+      token request per scope, also when lookups run in threads.
     * ``Basic`` — the credentials are sent with every request.
 
     Retries: 429 and 5xx answers are retried up to ``retries`` times with
@@ -647,8 +659,14 @@ class RegistryClient(_RegistryHttp):
                 f"registry {self.registry} sent a Bearer challenge without a realm; cannot get a token",
                 kind="auth",
             )
-        if scope in self._tokens:
-            return self._tokens[scope]
+        with self._key_lock("token " + scope):  # a second thread asking for the same scope waits for the first one's token
+            if scope in self._tokens:
+                return self._tokens[scope]
+            return self._new_token(params, scope, realm)
+
+    def _new_token(self, params, scope, realm):
+        with self._lock:
+            self.token_requests += 1
         query = []
         if params.get("service"):
             query.append(("service", params["service"]))
@@ -701,7 +719,9 @@ class RegistryClient(_RegistryHttp):
 
     def _auth_headers(self, scope):
         if self._challenge is None:
-            self.ping()
+            with self._key_lock("ping"):  # one ping, even from several threads
+                if self._challenge is None:
+                    self.ping()
         scheme, params = self._challenge
         if scheme == "bearer":
             return {"Authorization": "Bearer " + self._fetch_token(params, scope)}

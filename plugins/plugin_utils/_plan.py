@@ -22,9 +22,15 @@ host is touched:
 Bad marks (rolled-back versions) are per host: the hosts hold those
 services (routine runs) or refuse (explicit versions), see ``_release``.
 What a person typed is checked first, by ``_inputs``.
+
+The services' registry lookups run concurrently (``LOOKUPS`` threads), with one
+client per registry: one ping and one token per repository in a run.
+``Planner.registry_requests()`` counts what the plan asked.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import (
@@ -35,6 +41,9 @@ from ansible_collections.aegee.deploy.plugins.module_utils._registry import (
     resolve_latest,
 )
 from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import PlanError, unknown_service
+
+
+LOOKUPS = 8  # services looked up in the registry at once
 
 
 class Planner:
@@ -48,6 +57,7 @@ class Planner:
         self.retries = retries
         self._clients = {}
         self._factory = client_factory
+        self._asked = []  # the references looked up in a registry
         self.messages = []
 
     def client(self, ref):
@@ -67,6 +77,7 @@ class Planner:
         """(version, digest) from the registry; ``latest`` resolves to the version behind it."""
         ref = self.ref(service)
         client = self.client(ref)
+        self._asked.append(ref)
         if version == "latest":
             tags = client.list_tags(ref.repository)
             all_versions = _semver.versions_from_tags(tags, include_prerelease=True)
@@ -86,14 +97,27 @@ class Planner:
         for svc in wanted:
             self.ref(svc)  # unknown services fail before any lookup
         targets = {}
-        for svc in wanted:
-            if promote_from:
+        if promote_from:
+            for svc in wanted:
                 targets[svc] = self._promoted(svc, version, promote_from, source_state or {}, force)
-            else:
-                v, digest = self.resolve(svc, version or "latest")
-                source = "explicit version" if version and version != "latest" else "latest in the registry"
-                targets[svc] = {"version": v, "digest": digest, "source": source}
+            return targets
+        for svc in wanted:
+            self.client(self.ref(svc))  # made here, once per registry, not in the threads
+        with ThreadPoolExecutor(max_workers=max(1, min(LOOKUPS, len(wanted)))) as pool:
+            found = [pool.submit(self.resolve, svc, version or "latest") for svc in wanted]
+        source = "explicit version" if version and version != "latest" else "latest in the registry"
+        for svc, future in zip(wanted, found):
+            v, digest = future.result()  # the first failing service, in the order asked, is the one reported
+            targets[svc] = {"version": v, "digest": digest, "source": source}
         return targets
+
+    def registry_requests(self):
+        """``{"requests", "tokens", "repositories"}``: HTTP requests (all, to the token service) and repositories
+        asked so far."""
+        repositories = {(ref.registry_address, ref.repository) for ref in self._asked}
+        return {"requests": sum(getattr(c, "requests", 0) for c in self._clients.values()),
+                "tokens": sum(getattr(c, "token_requests", 0) for c in self._clients.values()),
+                "repositories": len(repositories)}
 
     def _promoted(self, svc, version, source_env, source_state, force):
         verified = (source_state.get("verified") or {}).get(svc) or {}

@@ -103,6 +103,8 @@ def test_routine_plan_against_the_registry(registry):
     }
     assert PASSWORD not in json.dumps(result)
     assert "password" not in result
+    # one ping; per service its tag list, latest's digest and the newest version's (basic auth: no token)
+    assert result["registry_requests"] == {"requests": 7, "tokens": 0, "repositories": 2}
 
 
 def test_explicit_version_plan(registry):

@@ -95,6 +95,7 @@ class FakeRegistry:
         self.tokens = {}  # token -> (user, set(scopes))
         self.log = []  # (method, path, headers dict)
         self.token_requests = []  # (query dict, user or None)
+        self.in_flight = self.most_in_flight = 0  # requests being answered now, and the most at once
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -186,6 +187,16 @@ class FakeRegistry:
                 return None, True
 
             def _dispatch(self, method):
+                with registry._lock:
+                    registry.in_flight += 1
+                    registry.most_in_flight = max(registry.most_in_flight, registry.in_flight)
+                try:
+                    self._answer(method)
+                finally:
+                    with registry._lock:
+                        registry.in_flight -= 1
+
+            def _answer(self, method):
                 path = urlsplit(self.path).path
                 with registry._lock:
                     registry.log.append((method, self.path, dict(self.headers.items())))

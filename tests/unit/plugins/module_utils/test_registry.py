@@ -855,6 +855,31 @@ def test_concurrent_clients_do_not_share_tokens():
         reg.stop()
 
 
+def test_one_client_shared_by_threads_pings_once_and_asks_one_token_per_scope():
+    reg = make_registry(auth="bearer")
+    try:
+        reg.delay = 0.05
+        for repo in ("aegee/core", "aegee/events"):
+            reg.add(repo, "1.0.0")
+        client = client_for(reg)
+        results = []
+
+        def work(repo):
+            results.append(client.list_tags(repo))
+
+        threads = [threading.Thread(target=work, args=("aegee/%s" % ("core", "events")[i % 2],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [["1.0.0"]] * 6
+        assert sorted(q["scope"] for q, _user in reg.token_requests) == ["repository:aegee/core:pull",
+                                                                         "repository:aegee/events:pull"]
+        assert client.token_requests == 2 and client.requests == len(reg.log) == 1 + 2 + 6
+    finally:
+        reg.stop()
+
+
 def test_digest_helper_matches_fake_registry():
     body = b"{}"
     assert digest_of(body) == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"

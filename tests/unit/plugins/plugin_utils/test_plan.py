@@ -284,6 +284,58 @@ def test_credentials_go_to_the_client(catalogue):
     assert seen["username"] is None and seen["password"] is None
 
 
+# ------------------------------------------------- the lookups, concurrent and counted
+
+
+@pytest.fixture
+def bearer():
+    reg = FakeRegistry(auth="bearer").start()
+    for repo in ("aegee/core", "aegee/events", "aegee/mailer", "aegee/frontend"):
+        for tag in ("1.4.2", "1.5.0"):
+            reg.add(repo, tag)
+        reg.alias(repo, "latest", "1.5.0")
+    yield reg
+    reg.stop()
+
+
+FOUR = {svc: {"image": "aegee/%s" % svc} for svc in ("core", "events", "mailer", "frontend")}
+
+
+def test_a_plan_pings_once_and_asks_one_token_per_repository_even_from_threads(bearer):
+    bearer.delay = 0.05  # the threads overlap
+    p = planner(bearer, FOUR)
+    targets = p.plan([])
+    assert {t["version"] for t in targets.values()} == {"1.5.0"} and sorted(targets) == sorted(FOUR)
+    scopes = sorted(query["scope"] for query, _user in bearer.token_requests)
+    assert scopes == ["repository:aegee/%s:pull" % svc for svc in ("core", "events", "frontend", "mailer")]
+    assert len(bearer.requests("GET", "/v2/")) - len(bearer.requests("GET", "/v2/aegee")) == 1  # one ping
+    # every request the registry saw (token service included) is counted, and no more
+    assert p.registry_requests() == {"requests": len(bearer.log), "tokens": 4, "repositories": 4}
+
+
+def test_the_lookups_of_several_services_run_at_once(bearer):
+    bearer.delay = 0.2
+    planner(bearer, FOUR).plan([])
+    assert bearer.most_in_flight >= 2
+
+
+def test_a_failing_lookup_among_concurrent_ones_is_reported_by_the_first_service_asked(registry, catalogue):
+    with pytest.raises(PlanError, match="^nolatest: cannot resolve latest"):
+        planner(registry, catalogue).plan(["core", "nolatest", "events"])
+    registry.fail_forever["/v2/aegee/core/"] = 500
+    try:
+        with pytest.raises(_plan.RegistryError, match="aegee/core"):
+            planner(registry, catalogue).plan(["core", "nolatest"])
+    finally:
+        registry.fail_forever.clear()
+
+
+def test_a_promotion_asks_the_registry_nothing(catalogue):
+    p = promoter(catalogue)
+    p.plan(["core"], promote_from="staging", source_state=staging_state("1.4.2", ["1.4.2"]))
+    assert p.registry_requests() == {"requests": 0, "tokens": 0, "repositories": 0}
+
+
 # ---------------------------------------------------------------- promotion
 
 D = {v: "sha256:" + c * 64 for v, c in (("1.4.1", "1"), ("1.4.2", "2"), ("1.5.0", "5"), ("1.10.0", "a"))}
