@@ -20,7 +20,7 @@ from urllib.error import HTTPError
 def http_get(url, timeout):
     """(status, body as text) of ``GET url``; raises only when nothing answered within ``timeout`` seconds."""
     # imported here: it costs a module ~50 ms to start, and a release that checks nothing (a no-op) never asks
-    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.urls import open_url  # noqa: PLC0415 pylint: disable=import-outside-toplevel
 
     try:
         resp = open_url(url, method="GET", timeout=timeout, validate_certs=False, follow_redirects="safe")

@@ -659,7 +659,8 @@ class RegistryClient(_RegistryHttp):
                 f"registry {self.registry} sent a Bearer challenge without a realm; cannot get a token",
                 kind="auth",
             )
-        with self._key_lock("token " + scope):  # a second thread asking for the same scope waits for the first one's token
+        # a second thread asking for the same scope waits for the first one's token
+        with self._key_lock("token " + scope):
             if scope in self._tokens:
                 return self._tokens[scope]
             return self._new_token(params, scope, realm)
