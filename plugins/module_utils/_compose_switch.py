@@ -4,21 +4,25 @@
 #
 # Private to the aegee.deploy collection: not a public API, may change at any
 # time without notice.
-"""The start-first (zero-downtime) switch of one service on Docker Compose v2.
+"""The start-first (zero-downtime) switch of services on Docker Compose v2, all of them at once.
 
-1. ``up --detach --no-deps --no-recreate --scale SVC=N+1 SVC``: the old
-   container keeps running untouched, a new one with the new configuration
-   starts beside it (the new id is the one not running before);
-2. wait for the new container's Docker health ``healthy`` (the proxy routes to
-   it from then on) and for ``probe(svc, ip)`` on the new container itself;
-3. drain the old one: create its drain marker (its healthcheck is
-   ``test ! -e /tmp/drain && ...``), wait for ``unhealthy`` (the proxy stops
-   sending it requests), wait ``SETTLE`` seconds for the proxy's reload
-   throttle, then ``docker stop`` (its own ``stop_grace_period``) and ``rm``.
+1. one ``up --detach --no-deps --no-recreate --scale SVC=N+1 ... SVC ...``:
+   the old containers keep running untouched, a new one of each service with
+   the new configuration starts beside them (the new id is the one not
+   running before);
+2. wait for every new container's Docker health ``healthy`` together (the
+   proxy routes to it from then on), then for ``probe(svc, ip)`` on each new
+   container itself;
+3. drain the old ones together: create their drain markers (their
+   healthcheck is ``test ! -e /tmp/drain && ...``), wait for ``unhealthy``
+   (the proxy stops sending them requests), wait ``SETTLE`` seconds for the
+   proxy's reload throttle, then one ``docker stop`` (each its own
+   ``stop_grace_period``) and one ``rm``.
 
-A failure before step 3 removes the new container: the old one never stopped
-serving. The end state is one container of the new configuration, which a
-plain ``docker compose up -d`` keeps as it is.
+A failure of any service before step 3 removes every new container: the old
+ones never stopped serving. The end state is one container of the new
+configuration per service, which a plain ``docker compose up -d`` keeps as
+it is. The report gives each service its own seconds to healthy and total.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ POLL = 0.5
 
 
 class StartFirst:
-    """``switch(svc, timeout, probe)`` of one service; ``compose`` runs compose, ``run`` the Docker CLI."""
+    """``switch(services, timeout, probe)``; ``compose`` runs compose, ``run`` the Docker CLI."""
 
     def __init__(self, compose, run, clock=time.monotonic, sleep=time.sleep, progress=None):
         self.compose = compose
@@ -61,56 +65,106 @@ class StartFirst:
         ips = [n.get("IPAddress") for _k, n in sorted((networks or {}).items()) if n.get("IPAddress")]
         return state or {}, (ips[0] if ips else None), health
 
-    def wait_health(self, cid, want, deadline):
-        """None once ``cid``'s health is ``want`` (or it runs without a healthcheck), else why not."""
-        while True:
-            state, _ip, _hc = self.state(cid)
-            status = state.get("Status")
-            if status in ("exited", "dead"):
-                return "the new container exited (code %s)" % state.get("ExitCode")
-            health = (state.get("Health") or {}).get("Status")
-            if health == want or (health is None and status == "running" and want == "healthy"):
-                return None
-            if self.clock() >= deadline:
-                return "the container %s is %s, not %s" % (cid[:12], health or status or "gone", want)
-            self.sleep(POLL)
+    def wait_health(self, cids, want, deadline, reached=None):
+        """``{cid: None once its health is want (or it runs without a healthcheck), else why not}``, all waited
+        for together; ``reached(cid)`` is told when one gets there. Stops at the first that cannot (it exited)."""
+        pending, done = list(cids), {}
+        while pending:
+            for cid in list(pending):
+                state, _ip, _hc = self.state(cid)
+                status = state.get("Status")
+                health = (state.get("Health") or {}).get("Status")
+                if status in ("exited", "dead"):
+                    done[cid] = "the container %s exited (code %s)" % (cid[:12], state.get("ExitCode"))
+                    if want == "healthy":
+                        done[cid] = "the new container exited (code %s)" % state.get("ExitCode")
+                        return done  # the release fails: no use waiting for the others
+                    pending.remove(cid)
+                    continue
+                if health == want or (health is None and status == "running" and want == "healthy"):
+                    done[cid] = None
+                    pending.remove(cid)
+                    if reached is not None:
+                        reached(cid)
+                elif self.clock() >= deadline:
+                    done[cid] = "the container %s is %s, not %s" % (cid[:12], health or status or "gone", want)
+                    pending.remove(cid)
+            if pending:
+                self.sleep(POLL)
+        return done
 
-    def switch(self, svc, timeout, probe=None):
-        """``(problem, report)``: None once the new container serves alone, else why (the old one still serves)."""
+    def switch(self, services, timeout, probe=None):
+        """``(problem, {svc: report})``: None once every new container serves alone, else why (the old ones
+        still serve, every new one is gone)."""
         start = self.clock()
         deadline = start + timeout
-        report = {"mode": "start-first"}
-        old = self.running(svc)
-        stopped = [cid for cid in self.running(svc, every=True) if cid not in old]
-        if stopped:
-            # a stopped container serves nothing, and `up --no-recreate` would start it with its old configuration
-            self.run(["docker", "rm", "--force"] + stopped)
-        rc, out, err = self.compose("up", "--detach", "--no-deps", "--no-recreate", "--scale",
-                                    "%s=%d" % (svc, len(old) + 1), svc, check=False)
-        new = [cid for cid in self.running(svc) if cid not in old]
-        problem = None
-        if rc != 0:
-            problem = "starting a new %s container beside the old one failed: %s" % (svc, (err or out).strip()[-500:])
-        elif len(new) != 1:
-            problem = "starting a new %s container beside the old one gave %d new containers" % (svc, len(new))
+        reports = {svc: {"mode": "start-first"} for svc in services}
+        old, new, problem = self._start(services)
+        failed = None
         if problem is None:
-            self.progress("%s: waiting up to %ds for the new container %s to turn healthy"
-                          % (svc, timeout, new[0][:12]))
-            problem = self.wait_health(new[0], "healthy", deadline)
-            report["healthy_after"] = round(self.clock() - start, 1)
+            for svc in services:
+                self.progress("%s: waiting up to %ds for the new container %s to turn healthy"
+                              % (svc, timeout, new[svc][:12]))
+            owner = {cid: svc for svc, cid in new.items()}
+
+            def healthy(cid):
+                reports[owner[cid]]["healthy_after"] = round(self.clock() - start, 1)
+
+            waited = self.wait_health([new[svc] for svc in services], "healthy", deadline, healthy)
+            failed = next((owner[cid] for cid, why in waited.items() if why is not None), None)
+            problem = waited[new[failed]] if failed else None
         if problem is None and probe is not None:
-            self.progress("%s: checking the version of the new container %s" % (svc, new[0][:12]))
-            problem = self._probe(svc, new[0], probe, deadline)
+            for svc in services:
+                self.progress("%s: checking the version of the new container %s" % (svc, new[svc][:12]))
+                problem = self._probe(svc, new[svc], probe, deadline)
+                if problem is not None:
+                    failed = svc
+                    break
         if problem is not None:
-            if new:
-                problem += self.last_words(new[0])
-                self.run(["docker", "rm", "--force"] + new)
-            report["total"] = round(self.clock() - start, 1)
-            return problem, report
-        self.progress("%s: draining the old container(s) %s" % (svc, ", ".join(cid[:12] for cid in old)))
-        report["drain"] = self.drain(old, timeout)
-        report["total"] = round(self.clock() - start, 1)
-        return None, report
+            if failed is not None:
+                problem += self.last_words(new[failed])
+            if len(services) > 1:
+                problem = "%s%s; the new containers of %s were removed" % (
+                    "%s: " % failed if failed else "", problem, ", ".join(services))
+            gone = [cid for svc in services for cid in ([new[svc]] if isinstance(new.get(svc), str)
+                                                         else new.get(svc) or [])]
+            if gone:
+                self.run(["docker", "rm", "--force"] + gone)
+            for svc in services:
+                reports[svc]["total"] = round(self.clock() - start, 1)
+            return problem, reports
+        for svc in services:
+            if old[svc]:
+                self.progress("%s: draining the old container(s) %s" % (svc, ", ".join(cid[:12] for cid in old[svc])))
+        drain_start = self.clock()
+        for svc, note in self.drain(old, timeout).items():
+            reports[svc]["drain"] = note
+            reports[svc]["drained_in"] = round(self.clock() - drain_start, 1)
+            reports[svc]["total"] = round(self.clock() - start, 1)
+        return None, reports
+
+    def _start(self, services):
+        """``(old, new, problem)``: one ``up --scale`` starting a new container of each service beside its old
+        ones; ``new[svc]`` is its new id, or the list of what started when that is not exactly one."""
+        old = {}
+        for svc in services:
+            old[svc] = self.running(svc)
+            stopped = [cid for cid in self.running(svc, every=True) if cid not in old[svc]]
+            if stopped:
+                # a stopped container serves nothing, and `up --no-recreate` would start it with its old configuration
+                self.run(["docker", "rm", "--force"] + stopped)
+        scales = [arg for svc in services for arg in ("--scale", "%s=%d" % (svc, len(old[svc]) + 1))]
+        rc, out, err = self.compose("up", "--detach", "--no-deps", "--no-recreate", *scales, *services, check=False)
+        new = {svc: [cid for cid in self.running(svc) if cid not in old[svc]] for svc in services}
+        names = ", ".join(services)
+        if rc != 0:
+            return old, new, "starting a new %s container beside the old one failed: %s" % (
+                names, (err or out).strip()[-500:])
+        for svc in services:
+            if len(new[svc]) != 1:
+                return old, new, "starting a new %s container beside the old one gave %d new containers" % (
+                    svc, len(new[svc]))
+        return old, {svc: ids[0] for svc, ids in new.items()}, None
 
     def last_words(self, cid):
         """What the failed new container said last (its last health probe, its last log lines), before it goes."""
@@ -139,25 +193,32 @@ class StartFirst:
             self.sleep(POLL)
 
     def drain(self, old, timeout):
-        """Take the ``old`` containers out of rotation, then stop and remove them; what happened, as text."""
-        if not old:
-            return "nothing ran before"
-        notes = []
-        for cid in old:
-            rc, out, err = self.run(["docker", "exec", cid, "sh", "-c", "echo > %s" % DRAIN_MARKER])
-            if rc != 0:
-                notes.append("%s: no drain marker (%s); stopped at once" % (cid[:12], (err or out).strip()[-200:]))
-                continue
-            _state, _ip, hc = self.state(cid)
-            if not hc or hc.get("Test") in (None, ["NONE"]):
-                notes.append("%s: no healthcheck to drain it; stopped at once" % cid[:12])
-                continue
-            retries = int(hc.get("Retries") or 3)
-            wait = sum(float(hc.get(k) or 30e9) / 1e9 for k in ("Interval", "Timeout")) * (retries + 1)
-            problem = self.wait_health(cid, "unhealthy", self.clock() + min(timeout, wait + 5))
-            notes.append("%s: %s" % (cid[:12], "unhealthy (out of rotation)" if problem is None
-                                     else problem + ": its healthcheck ignores %s; stopped anyway" % DRAIN_MARKER))
-        self.sleep(SETTLE)
-        self.run(["docker", "stop"] + old)
-        self.run(["docker", "rm", "--force"] + old)
-        return "; ".join(notes)
+        """Take the ``old`` containers (``{svc: [ids]}``) out of rotation together, then stop and remove them;
+        ``{svc: what happened, as text}``."""
+        notes = {svc: [] for svc in old}
+        draining, wait = {}, 0.0  # cid -> svc
+        for svc, cids in old.items():
+            for cid in cids:
+                rc, out, err = self.run(["docker", "exec", cid, "sh", "-c", "echo > %s" % DRAIN_MARKER])
+                if rc != 0:
+                    notes[svc].append("%s: no drain marker (%s); stopped at once"
+                                      % (cid[:12], (err or out).strip()[-200:]))
+                    continue
+                _state, _ip, hc = self.state(cid)
+                if not hc or hc.get("Test") in (None, ["NONE"]):
+                    notes[svc].append("%s: no healthcheck to drain it; stopped at once" % cid[:12])
+                    continue
+                retries = int(hc.get("Retries") or 3)
+                wait = max(wait, sum(float(hc.get(k) or 30e9) / 1e9 for k in ("Interval", "Timeout")) * (retries + 1))
+                draining[cid] = svc
+        waited = self.wait_health(list(draining), "unhealthy", self.clock() + min(timeout, wait + 5))
+        for cid, svc in draining.items():
+            problem = waited.get(cid, "the container %s never answered" % cid[:12])
+            notes[svc].append("%s: %s" % (cid[:12], "unhealthy (out of rotation)" if problem is None
+                                          else problem + ": its healthcheck ignores %s; stopped anyway" % DRAIN_MARKER))
+        every = [cid for cids in old.values() for cid in cids]
+        if every:
+            self.sleep(SETTLE)
+            self.run(["docker", "stop"] + every)
+            self.run(["docker", "rm", "--force"] + every)
+        return {svc: "; ".join(notes[svc]) if old[svc] else "nothing ran before" for svc in old}

@@ -9,7 +9,8 @@
 The stop-first switch is ``docker compose up --detach --no-deps --wait
 --wait-timeout N`` of the changed services only (stop the old container,
 start the new one, wait for its healthcheck); the start-first one starts the
-new container beside the old one and drains the old one (``_compose_switch``).
+new containers beside the old ones, all services at once, and drains the old
+ones together (``_compose_switch``).
 The restore is the same ``up`` of the previous ones (start-first again for a
 service whose old container is already gone), and ``rm --stop --force`` of
 services that ran nothing before.
@@ -104,13 +105,13 @@ class ComposeRuntime(Runtime):
                 self.report[svc] = {"mode": "stop-first", "total": round(self.start_first.clock() - start, 1)}
             if problem is not None:
                 return problem
-        for svc in services:
-            if svc in stop_first:
-                continue
-            problem, self.report[svc] = self.start_first.switch(svc, timeout, probe)
+        start_first = [s for s in services if s not in stop_first]
+        if start_first:
+            problem, reports = self.start_first.switch(start_first, timeout, probe)
+            self.report.update(reports)
             if problem is not None:
                 return problem
-            self.replaced.add(svc)
+            self.replaced.update(start_first)
         return None
 
     def remove(self, services):

@@ -252,7 +252,8 @@ services:
     - Per service, what the release did.
     - C(switch) (services that were switched, also in check mode) names the C(mode), C(start-first) or
       C(stop-first), and why; after the switch, C(healthy_after) (seconds until the new container was healthy),
-      C(drain) (how the old one was taken out of rotation) and C(total) (seconds).
+      C(drain) (how the old one was taken out of rotation), C(drained_in) (seconds the drain took) and C(total)
+      (seconds). Start-first services of one release boot together and are drained together.
   returned: always
   type: dict
   sample:
@@ -260,7 +261,7 @@ services:
            changed: true, smoke: ok, source: {submodule: core, url: "git@github.com:AEGEE/core.git",
                                               commit: "4f1c...", blob: "a7d2..."},
            switch: {mode: start-first, reason: the new container starts beside the old one, healthy_after: 41.5,
-                    drain: "0b2c4e6f8a1d: unhealthy (out of rotation)", total: 47.9}}
+                    drain: "0b2c4e6f8a1d: unhealthy (out of rotation)", drained_in: 6.3, total: 47.9}}
 recreate:
   description: Services whose containers were (or in check mode would be) recreated.
   returned: always

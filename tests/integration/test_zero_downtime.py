@@ -102,3 +102,31 @@ def test_a_failed_start_first_deploy_drops_no_request_and_leaves_the_old_contain
     assert "did not become healthy" in out
     assert containers(PROJECT)["core"]["ID"] == old, "the old container was replaced"
     assert_one_container_pinned("1.4.2")
+
+
+def test_several_start_first_services_boot_together_and_drop_no_request(real_shape):
+    others = ("events", "mailer", "frontend")
+    for svc in others:
+        playbook("deploy.yml", *real_shape, "-e", "service=%s" % svc, "-e", "version=1.4.2", "-e", "force=true")
+    old = {svc: containers(PROJECT)[svc]["ID"] for svc in others}
+    since = run(["date", "+%s.%N"]).stdout.strip()
+    with Load([gateway_url(HOST, svc) for svc in others]) as load:
+        proc = playbook("deploy.yml", *real_shape, "-e", "services=%s" % ",".join(others), check=False)
+    until = run(["date", "+%s.%N"]).stdout.strip()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    requests, failed, _gap = load.summary()
+    assert requests > 50 and failed == 0, (requests, failed)
+    for svc in others:
+        assert "%s: start-first (the new container starts beside the old one), healthy after" % svc in proc.stdout, \
+            [line for line in proc.stdout.splitlines() if "first" in line or "FAIL" in line]
+        assert http_json(gateway_url(HOST, svc))["data"]["version"] == "1.5.0"
+    # every new container started before the first old one was stopped: they booted together
+    events = run(["docker", "events", "--since", since, "--until", until, "--format", "{{json .}}",
+                  "--filter", "type=container", "--filter", "label=com.docker.compose.project=%s" % PROJECT,
+                  "--filter", "event=start", "--filter", "event=kill", "--filter", "event=stop"]).stdout
+    seen = [(e["Action"], e["Actor"]["ID"]) for e in (json.loads(line) for line in events.splitlines() if line)]
+    olds = {cid[:12] for cid in old.values()}  # docker ps shows short ids
+    starts = [i for i, (action, cid) in enumerate(seen) if action == "start" and cid[:12] not in olds]
+    stops = [i for i, (action, cid) in enumerate(seen) if action in ("kill", "stop") and cid[:12] in olds]
+    assert len(starts) == 3 and len(stops) >= 3, seen
+    assert max(starts) < min(stops), seen

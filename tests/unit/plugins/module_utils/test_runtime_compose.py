@@ -220,7 +220,7 @@ def test_start_first_starts_the_new_container_beside_the_old_one_then_drains_and
     assert told == ["core: waiting up to 60s for the new container new1 to turn healthy",
                     "core: checking the version of the new container new1", "core: draining the old container(s) old1"]
     assert rt.report["core"] == {"mode": "start-first", "healthy_after": 0.5, "total": 2.5,
-                                 "drain": "old1: unhealthy (out of rotation)"}
+                                 "drain": "old1: unhealthy (out of rotation)", "drained_in": 2.0}
     assert rt.replaced == {"core"}
 
 
@@ -263,7 +263,7 @@ def test_an_old_container_that_ignores_the_drain_marker_is_stopped_anyway_and_sa
     assert argvs(run)[-2:] == [["docker", "stop", "old1"], ["docker", "rm", "--force", "old1"]]
 
 
-def test_stop_first_services_come_up_together_and_start_first_ones_one_by_one():
+def test_stop_first_services_come_up_together_before_the_start_first_ones():
     rt, run = start_first({tuple(COMPOSE + ["ps", "--quiet", "--no-trunc", "events"]): [(0, "", ""),
                                                                                         (0, "new1\n", "")],
                            tuple(INSPECT + ["new1"]): container("healthy")})
@@ -311,3 +311,94 @@ def test_a_stopped_container_of_the_service_is_removed_before_the_new_one_starts
                            tuple(INSPECT + ["old1"]): container("unhealthy")})
     assert rt.switch(["core"], 60, {"core": "start-first"}) is None
     assert argvs(run)[:4] == [PS_CORE, PS_ALL_CORE, ["docker", "rm", "--force", "exited1"], SCALE_UP]
+
+
+# ------------------------------------------- several start-first services at once
+
+PS_EVENTS = COMPOSE + ["ps", "--quiet", "--no-trunc", "events"]
+PS_ALL_EVENTS = COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "events"]
+SCALE_BOTH = COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "core=2", "--scale", "events=2",
+                        "core", "events"]
+BOTH = {"core": "start-first", "events": "start-first"}
+
+
+def two_services(core_new, events_new, old_health=("unhealthy",)):
+    return start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                        tuple(PS_EVENTS): [(0, "old2\n", ""), (0, "old2\nnew2\n", "")],
+                        tuple(INSPECT + ["new1"]): core_new, tuple(INSPECT + ["new2"]): events_new,
+                        tuple(INSPECT + ["old1"]): [container(h) for h in old_health],
+                        tuple(INSPECT + ["old2"]): [container(h) for h in old_health]})
+
+
+def test_several_start_first_services_boot_in_one_up_are_waited_for_together_and_drained_together():
+    # core is healthy at once, events after three polls: the wait is the slowest one's, not their sum
+    rt, run = two_services([container("healthy")],
+                           [container("starting"), container("starting"), container("starting"),
+                            container("healthy")], ("healthy", "unhealthy"))
+    probed = []
+    assert rt.switch(["core", "events"], 60, BOTH, lambda svc, ip: probed.append(svc)) is None
+    calls = argvs(run)
+    assert calls[:5] == [PS_CORE, PS_ALL_CORE, PS_EVENTS, PS_ALL_EVENTS, SCALE_BOTH]
+    assert sum(argv[:2] == ["docker", "compose"] and "up" in argv for argv in calls) == 1
+    # one round polls both, later rounds only the one still starting
+    waits = [argv[-1] for argv in calls if argv[:len(INSPECT)] == INSPECT and argv[-1].startswith("new")]
+    assert waits[:5] == ["new1", "new2", "new2", "new2", "new2"]
+    assert probed == ["core", "events"]
+    # both markers first, then both waited for, one pause, one stop and one rm of both old containers
+    marks = [i for i, argv in enumerate(calls) if argv[:2] == ["docker", "exec"]]
+    assert [calls[i][2] for i in marks] == ["old1", "old2"]
+    assert calls[-2:] == [["docker", "stop", "old1", "old2"], ["docker", "rm", "--force", "old1", "old2"]]
+    assert sum(argv[:2] == ["docker", "stop"] for argv in calls) == 1
+    assert rt.report["core"]["healthy_after"] == 0.0 and rt.report["events"]["healthy_after"] == 1.5
+    assert rt.report["core"]["total"] == rt.report["events"]["total"] == 3.5  # 1.5 boot, 2 settle (one, not two)
+    assert rt.report["events"]["drain"] == "old2: unhealthy (out of rotation)"
+    assert rt.replaced == {"core", "events"}
+
+
+@pytest.mark.parametrize(
+    ("events_new", "probe", "problem"),
+    [
+        ([container("starting")], None, "events: the container new2 is starting, not healthy"),
+        ([container("starting"), container(None, "exited", exit_code=3)], None,
+         "events: the new container exited (code 3)"),
+        ([container("healthy")], lambda svc, ip: "it runs 1.4.2" if svc == "events" else None,
+         "events: the new events container: it runs 1.4.2"),
+    ],
+    ids=["never-healthy", "exits", "wrong-version"],
+)
+def test_one_failing_service_removes_every_new_container_and_no_old_one_is_touched(events_new, probe, problem):
+    rt, run = two_services([container("healthy")], events_new)
+    found = rt.switch(["core", "events"], 10, BOTH, probe)
+    assert found.startswith(problem) and found.endswith("; the new containers of core, events were removed")
+    assert argvs(run)[-1] == ["docker", "rm", "--force", "new1", "new2"]
+    assert not any(cid in argv for argv in argvs(run) for cid in ("old1", "old2"))
+    assert rt.replaced == set()
+    assert rt.report["core"]["healthy_after"] == 0.0
+    assert ("healthy_after" in rt.report["events"]) == (probe is not None)  # only the version was wrong
+    assert rt.report["core"]["total"] == rt.report["events"]["total"]
+
+
+def test_an_exited_new_container_ends_the_wait_at_once():
+    rt, _run = two_services([container("starting")], [container(None, "exited", exit_code=1)])
+    assert rt.switch(["core", "events"], 60, BOTH).startswith("events: the new container exited (code 1)")
+    assert rt.report["core"]["total"] == 0.0  # not the 60 s core could still have taken
+
+
+def test_a_failed_scale_up_of_several_services_removes_whatever_started_of_each():
+    rt, run = start_first({tuple(PS_CORE): [(0, "old1\n", ""), (0, "old1\nnew1\n", "")],
+                           tuple(PS_EVENTS): [(0, "old2\n", ""), (0, "old2\n", "")],
+                           tuple(SCALE_BOTH): (1, "", "events: no such image\n")})
+    assert rt.switch(["core", "events"], 10, BOTH) == (
+        "starting a new core, events container beside the old one failed: events: no such image; "
+        "the new containers of core, events were removed")
+    assert argvs(run)[-1] == ["docker", "rm", "--force", "new1"]
+
+
+def test_a_restore_after_a_failed_parallel_switch_leaves_the_old_containers_as_they_are():
+    rt, run = two_services([container("healthy")], [container("starting")])
+    assert rt.switch(["core", "events"], 10, BOTH) is not None
+    run.calls.clear()
+    assert rt.restore(["core", "events"], 120, BOTH) is None
+    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "120", "core",
+                                     "events"]]
+
