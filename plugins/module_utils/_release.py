@@ -230,11 +230,12 @@ class Release:
     def _plan_services(self, state, new, changed_files):
         """The services to bring up, and the containers running now (by service)."""
         p = self.p
-        try:
-            containers = {c.get("Service"): c for c in self.runtime.ps()}
+        wanted = {svc: _policy.image_of(svc, new) for svc in p["targets"]}
+        try:  # a no-op's fast path: no file changed and every target runs its pin (quick_ps), else the full ps
+            containers = (None if changed_files else _policy.all_running(p["targets"], wanted, self.runtime.quick_ps())
+                          ) or {c.get("Service"): c for c in self.runtime.ps()}
         except RuntimeFailure as exc:
             raise ReleaseError("%s; nothing was changed" % (self.runtime.diagnose() or exc)) from None
-        wanted = {svc: _policy.image_of(svc, new) for svc in p["targets"]}
         to_up, warnings = _policy.services_to_up(
             p["targets"], containers, wanted, {s for s, pin in new["pins"].items() if pin["file"] in changed_files},
             recovered=None if self.check_mode else self.result.get("recovered_lock"))

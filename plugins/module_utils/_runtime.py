@@ -107,6 +107,15 @@ class Runtime(abc.ABC):
         (``running``, ``exited``, ...), ``Health``, ``Status``. RuntimeFailure if the runtime cannot list them.
         """
 
+    def quick_ps(self):
+        """The project's containers as ``ps`` gives them (``Service``, ``ID``, ``Image``, ``State``), read without
+        loading the project (no file parsed), or None when this runtime cannot tell them that way.
+
+        Only for the no-op check: a release that finds every target running its pinned image there changes
+        nothing; any doubt (None, a service with no or several containers) takes ``ps``.
+        """
+        return None
+
     @abc.abstractmethod
     def inspect(self, kind, ids):
         """``({id: object}, problem)`` for containers (``kind`` ``container``) or images (``image``).

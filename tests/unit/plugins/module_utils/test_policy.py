@@ -10,6 +10,7 @@ import copy
 import pytest
 
 from ansible_collections.aegee.deploy.plugins.module_utils._policy import (
+    all_running,
     definition_note,
     Refused,
     check_targets,
@@ -220,6 +221,28 @@ def ps(image=IMG, state="running"):
 )
 def test_services_to_up(containers, wanted, changed, to_up):
     assert services_to_up(targets(core="1.5.0"), containers, wanted, changed) == (to_up, [])
+
+
+@pytest.mark.parametrize(
+    ("quick", "wanted", "found"),
+    [
+        ([ps()], {"core": IMG}, {"core": ps()}),  # runs its pin: nothing to do, no project loaded
+        ([ps(), dict(ps(), Service="events")], {"core": IMG}, {"core": ps(), "events": dict(ps(), Service="events")}),
+        (None, {"core": IMG}, None),  # the runtime cannot read it that way
+        ([], {"core": IMG}, None),  # no container
+        ([ps(state="exited")], {"core": IMG}, None),
+        ([ps(OLD_IMG)], {"core": IMG}, None),
+        ([ps(), ps()], {"core": IMG}, None),  # two containers of the service (a switch left one?)
+        ([ps()], {"core": None}, None),  # nothing pinned: nothing to compare with
+        ([ps()], {}, None),
+    ],
+    ids=["runs-its-pin", "others-listed", "cannot-tell", "none", "exited", "other-image", "two", "no-pin",
+         "no-target"],
+)
+def test_all_running_says_nothing_to_do_only_when_sure(quick, wanted, found):
+    assert all_running(targets(core="1.5.0") if wanted else {}, wanted, quick) == found
+    if found is not None:  # what the full path decides from the same containers: nothing to bring up
+        assert services_to_up(targets(core="1.5.0"), found, wanted, set()) == ([], [])
 
 
 def test_services_to_up_after_a_broken_lock_brings_every_target_up_and_names_the_others():

@@ -252,6 +252,52 @@ def test_the_same_release_again_changes_nothing(root, docker):
     assert history(root)[-1]["result"] == "unchanged"
 
 
+class QuickRuntime(FakeRuntime):
+    """A runtime that can list the containers without loading the project (``quick_ps``)."""
+
+    def quick_ps(self):
+        self._call("quick_ps")
+        return [dict(c) for _svc, c in sorted(self.docker.containers.items())]
+
+
+def quick_release(root, docker, version, **params):
+    rel = release(root, docker, version, **params)
+    rel.runtime_class = lambda r, files, run, **kw: QuickRuntime(r, files, run, docker, **kw)
+    return rel
+
+
+def test_a_no_op_takes_the_fast_path_and_never_loads_the_project(root, docker):
+    result = quick_release(root, docker, "1.4.2").execute()
+    assert docker.calls == [("quick_ps",)]
+    assert result["changed"] is False and result["recreate"] == []
+    assert result["services"]["core"]["container_image"] == OLD
+    assert history(root)[-1]["result"] == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda c: c.update(State="exited"), "the container is not running"),
+        (lambda c: c.update(Image=REPO + "core:1.4.1"), "it runs another image than its pin"),
+        (lambda c: c.clear(), "no container"),
+    ],
+    ids=["exited", "other-image", "gone"],
+)
+def test_any_doubt_on_the_fast_path_takes_the_full_path_and_releases(root, docker, change, why):
+    change(docker.containers["core"])
+    if not docker.containers["core"]:
+        del docker.containers["core"]
+    result = quick_release(root, docker, "1.4.2").execute()
+    assert docker.calls[:2] == [("quick_ps",), ("ps",)], why
+    assert result["recreate"] == ["core"], why
+
+
+def test_a_release_that_changes_files_never_asks_the_fast_path(root, docker):
+    result = quick_release(root, docker, "1.5.0").execute()
+    assert docker.calls[0] == ("ps",) and ("quick_ps",) not in docker.calls
+    assert result["recreate"] == ["core"]
+
+
 # ------------------------------------------------------- before the switch
 
 

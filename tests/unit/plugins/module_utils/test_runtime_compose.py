@@ -402,3 +402,41 @@ def test_a_restore_after_a_failed_parallel_switch_leaves_the_old_containers_as_t
     assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "120", "core",
                                      "events"]]
 
+
+# ------------------------------------------------------------ the quick read
+
+QUICK = ["docker", "ps", "--all", "--no-trunc", "--filter", "label=com.docker.compose.project=myaegee-staging",
+         "--format", '{{.ID}}\t{{.State}}\t{{.Image}}\t{{.Label "com.docker.compose.service"}}\t'
+                     '{{.Label "com.docker.compose.oneoff"}}\t{{.Label "com.docker.compose.project"}}']
+
+
+def quick(answer):
+    run = FakeRun(default=answer)
+    return ComposeRuntime("/srv/deploy", ["base.yml"], run, project="myaegee-staging").quick_ps(), run
+
+
+def test_quick_ps_lists_the_projects_containers_by_label_without_compose():
+    rows = ("abc\trunning\tlocalhost:5000/aegee/core:1.5.0@sha256:1\tcore\tFalse\tmyaegee-staging\n"
+            "def\texited\tlocalhost:5000/aegee/core:1.5.0\tcore\tTrue\tmyaegee-staging\n"
+            "ghi\trunning\tlocalhost:5000/aegee/events:1.0.0\tevents\t\tmyaegee-staging\n")
+    found, run = quick((0, rows, ""))
+    assert argvs(run) == [QUICK]
+    assert found == [{"ID": "abc", "State": "running", "Image": "localhost:5000/aegee/core:1.5.0@sha256:1",
+                      "Service": "core"},
+                     {"ID": "ghi", "State": "running", "Image": "localhost:5000/aegee/events:1.0.0",
+                      "Service": "events"}]  # the one-off `compose run` container is no service's
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(1, "", "Cannot connect to the Docker daemon"), (0, "abc\trunning\tcore\n", ""),
+     (0, "abc\trunning\timg\tcore\tFalse\tother-project\n", "")],
+    ids=["docker-fails", "odd-line", "other-project"],
+)
+def test_quick_ps_says_none_when_it_cannot_be_sure(answer):
+    assert quick(answer)[0] is None
+
+
+def test_quick_ps_without_a_project_name_reads_nothing():
+    run = FakeRun()
+    assert ComposeRuntime("/srv/deploy", ["base.yml"], run).quick_ps() is None and run.calls == []
