@@ -13,16 +13,17 @@ hits them alike):
   the version answers), against its own one-service compose project;
 * ``deploy``: ``deploy.yml -l staging -e service=core -e version=V`` with every
   safety step (plan, lock, repo update, pin with digest, pull, switch on
-  Docker health, /healthcheck, history), in the testbed's stop-first shape;
+  Docker health, /healthcheck through the gateway, history), every service
+  marked ``switch: stop-first`` in the catalogue (the switch the naive
+  playbook makes);
 * ``noop``: the same deploy again (nothing to do);
 * ``ping``: ``ansible-playbook`` running one ``ping`` task (the floor of any
   playbook run);
 * ``all``: a routine deploy of all four services at new versions (after an
   untimed reset of each to 1.4.2);
-* ``sf-deploy`` / ``sf-all``: the same two deploys in the real shape (every
-  service exposes its port only, checks through the gateway): start-first
-  switches; the deploy repo's origin is put in that shape for these rows and
-  back afterwards;
+* ``sf-deploy`` / ``sf-all``: the same two deploys as the testbed makes them
+  (the real shape: every service exposes its port only): start-first
+  switches;
 * the registry requests (and token requests) of one plan of every service.
 
 The two own compose projects are created before the rounds and removed after
@@ -45,7 +46,7 @@ import sys
 import tempfile
 import time
 
-from _testbed import ADDR, HOST_ROOT, REPO, TESTBED, ports_back, real_shape_in, sh, ssh, wait_version
+from _testbed import ADDR, REPO, TESTBED, sh, ssh, wait_version
 
 SERVICES = ("core", "events", "mailer", "frontend")
 OLD, NEW = "1.4.2", "1.5.0"  # NEW is latest in the testbed's registry
@@ -131,17 +132,17 @@ def plan_requests():
     return json.loads(found.group(1).replace('\\"', '"')) if found else {}
 
 
-def stop_first_rounds(rounds, times):
+def stop_first_rounds(rounds, times, extra):
     HAND.up()
     NAIVE.up()
     try:
-        sh(deploy("-e", "lock_wait=180"))  # everything at latest
+        sh(deploy(*extra, "-e", "lock_wait=180"))  # everything at latest
         for i in range(rounds):
             version = (OLD, NEW)[i % 2]
-            reset([], SERVICES if i == 0 else SERVICES[1:])  # core is at OLD after each round's deploy row
-            times["all"].append(timed(deploy())[0])
-            times["deploy"].append(timed(deploy("-e", "service=core", "-e", "version=%s" % OLD))[0])
-            times["noop"].append(timed(deploy("-e", "service=core", "-e", "version=%s" % OLD))[0])
+            reset(extra, SERVICES if i == 0 else SERVICES[1:])  # core is at OLD after each round's deploy row
+            times["all"].append(timed(deploy(*extra))[0])
+            times["deploy"].append(timed(deploy(*extra, "-e", "service=core", "-e", "version=%s" % OLD))[0])
+            times["noop"].append(timed(deploy(*extra, "-e", "service=core", "-e", "version=%s" % OLD))[0])
             times["hand"].append(hand(version))
             times["naive"].append(naive(version))
             times["ping"].append(timed(["ansible-playbook", os.path.join("benchmarks", "ping.yml"), "-l",
@@ -153,21 +154,23 @@ def stop_first_rounds(rounds, times):
 
 
 def start_first_rounds(rounds, times, switches):
-    sh([*SSH, "cd %s && ./helper.sh up --detach --wait traefik" % HOST_ROOT])
-    with tempfile.TemporaryDirectory() as tmp:
-        work, extra_file = real_shape_in(tmp)
-        extra = ["-e", "@" + extra_file]
-        try:
-            for i in range(rounds):
-                reset(extra, SERVICES if i == 0 else SERVICES[1:])
-                times["sf-all"].append(timed(deploy(*extra))[0])
-                seconds, out = timed(deploy(*extra, "-e", "service=core", "-e", "version=%s" % OLD))
-                times["sf-deploy"].append(seconds)
-                switches.append(switch_seconds(out))
-                print("round %d/%d (start-first) done" % (i + 1, rounds), flush=True)
-        finally:
-            ports_back(work)
-            sh(deploy("-e", "lock_wait=180"))  # the ports are back on every service, at latest
+    for i in range(rounds):
+        reset([], SERVICES if i == 0 else SERVICES[1:])
+        times["sf-all"].append(timed(deploy())[0])
+        seconds, out = timed(deploy("-e", "service=core", "-e", "version=%s" % OLD))
+        times["sf-deploy"].append(seconds)
+        switches.append(switch_seconds(out))
+        print("round %d/%d (start-first) done" % (i + 1, rounds), flush=True)
+    sh(deploy("-e", "lock_wait=180"))  # everything at latest again
+
+
+def stop_first_vars(tmp):
+    """Extra vars marking every service ``switch: stop-first`` (the switch the naive playbook makes)."""
+    path = os.path.join(tmp, "stop-first.json")
+    with open(path, "w") as handle:
+        json.dump({"aegee_services": {svc: {"image": "localhost:5000/aegee/%s" % svc, "switch": "stop-first"}
+                                      for svc in SERVICES}}, handle)
+    return ["-e", "@" + path]
 
 
 def machine():
@@ -233,7 +236,8 @@ def main(rounds):
     load_start = "%.2f" % os.getloadavg()[0]
     times = {k: [] for k in ("hand", "naive", "deploy", "noop", "ping", "all", "sf-deploy", "sf-all")}
     switches = []
-    stop_first_rounds(rounds, times)
+    with tempfile.TemporaryDirectory() as tmp:
+        stop_first_rounds(rounds, times, stop_first_vars(tmp))
     start_first_rounds(rounds, times, switches)
     registry = plan_requests()
     med = {k: statistics.median(v) for k, v in times.items()}
