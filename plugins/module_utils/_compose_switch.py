@@ -126,8 +126,9 @@ class StartFirst:
             if len(services) > 1:
                 problem = "%s%s; the new containers of %s were removed" % (
                     "%s: " % failed if failed else "", problem, ", ".join(services))
-            gone = [cid for svc in services for cid in ([new[svc]] if isinstance(new.get(svc), str)
-                                                         else new.get(svc) or [])]
+            # new[svc]: its new id, or the list of what started when the scale-up went wrong
+            gone = [cid for svc in services
+                    for cid in ([new[svc]] if isinstance(new.get(svc), str) else new.get(svc) or [])]
             if gone:
                 self.run(["docker", "rm", "--force"] + gone)
             for svc in services:

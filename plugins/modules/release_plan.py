@@ -117,8 +117,8 @@ services:
   elements: str
 registry_requests:
   description:
-    - What the plan asked the registry: C(requests) (HTTP requests, retries included), C(tokens) (of which to the
-      token service: at most one per repository) and C(repositories) (looked up). The lookups run concurrently.
+    - "What the plan asked the registry: C(requests) (HTTP requests, retries included), C(tokens) (of which to the
+      token service, at most one per repository) and C(repositories) (looked up). The lookups run concurrently."
   returned: success
   type: dict
   sample: {requests: 13, tokens: 0, repositories: 4}
