@@ -82,7 +82,9 @@ NAIVE = Project("aegee-test-naive", 18985)
 
 def timed(cmd):
     start = time.monotonic()
-    proc = sh(cmd)
+    proc = sh(cmd, check=False)
+    if proc.returncode != 0:
+        sys.exit("%s exited %d:\n%s" % (" ".join(cmd), proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
     return time.monotonic() - start, proc.stdout
 
 
@@ -109,7 +111,7 @@ def naive(version):
 def reset(extra, services=SERVICES):
     """Every service of ``services`` back to OLD (untimed), so the next routine deploy changes them all."""
     for svc in services:
-        sh(deploy(*extra, "-e", "service=%s" % svc, "-e", "version=%s" % OLD, "-e", "force=true"))
+        timed(deploy(*extra, "-e", "service=%s" % svc, "-e", "version=%s" % OLD, "-e", "force=true"))
 
 
 SWITCH_LINE = re.compile(r"core: start-first \([^)]*\), healthy after ([0-9.]+) s, ([0-9.]+) s in all"
