@@ -281,6 +281,8 @@ def lines(records, argv, untouched=(), stopped=()):
     out = []
     if records:
         out.append(title(records))
+    elif stopped:
+        out.append("RELEASE SUMMARY: nothing was released")
     width = (max([len(r["host"]) for r in records] or [0]),
              max([len(s["service"]) for r in records for s in r.get("services") or []] or [0]))
     for rec in records:

@@ -1,9 +1,14 @@
-"""What the operator sees at the end of a release: the summary after the recap, and the JSON file for CI.
+"""What the operator sees at the end of a release: the summary after the recap, the JSON file for CI, and an
+error that names the next command.
 
-Each release runs the real ansible-playbook against the testbed's staging
-host (the repo's ansible.cfg enables the callback aegee.deploy.release_summary)
-and the test reads the lines after the recap: a deploy, a no-op, a rollback and
-a failed (restored) deploy, in that order. The host ends at core 1.5.0.
+Each release runs the real ansible-playbook against the testbed (the repo's
+ansible.cfg enables the callback aegee.deploy.release_summary) and the tests
+read the lines after the recap: a promotion; on staging a deploy, a no-op, a
+rollback and a failed (restored) deploy, in that order; then a deploy to
+production of a version older than production runs and not verified on
+staging, refused with the rollback command, which then runs as given. The
+module starts and ends with the testbed's hosts reset (a rollback leaves a bad
+mark on staging that other modules must not inherit).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import time
 
 import pytest
 from conftest import playbook
-from hostview import publish
+from hostview import publish, reset_hosts
 
 HOST = "staging-1"
 
@@ -35,9 +40,22 @@ def line_of(lines, service):
 
 @pytest.fixture(scope="module")
 def at_150(testbed):
-    playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0")
-    yield
-    playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0")
+    """Staging and production at core 1.5.0 (the testbed's latest), production promoted from staging."""
+    reset_hosts()
+    try:
+        playbook("deploy.yml", "-l", "staging")
+        yield playbook("deploy.yml", "-l", "production").stdout
+    finally:
+        reset_hosts()
+
+
+def test_the_summary_of_a_promotion(at_150):
+    lines = summary(at_150)
+    assert lines[0].startswith("RELEASE SUMMARY: deploy of production by ")
+    for host in ("production-1", "production-2"):
+        core = [line for line in lines if line.split()[:2] == [host, "core"]]
+        assert len(core) == 1 and "(none) -> 1.5.0 (sha256:" in core[0] and core[0].endswith("switched"), lines
+    assert lines[-1] == "result: SUCCESS"
 
 
 def test_the_summary_of_a_deploy_a_noop_a_rollback_and_a_failed_deploy(at_150, tmp_path):
@@ -81,3 +99,17 @@ def test_the_summary_of_a_deploy_a_noop_a_rollback_and_a_failed_deploy(at_150, t
     assert ("  next: the previous version runs; fix what failed (see the evidence), then rerun: ansible-playbook "
             "playbooks/deploy.yml -l staging -e service=core -e version=%s" % never) in text
     assert lines[-1] == "result: FAILED"
+
+
+def test_deploying_an_older_unverified_version_to_production_is_refused_with_the_rollback_command(at_150):
+    proc = playbook("deploy.yml", "-l", "production", "-e", "service=core", "-e", "version=1.4.2", check=False)
+    assert proc.returncode != 0
+    command = ("ansible-playbook playbooks/rollback.yml -l production -e service=core -e version=1.4.2")
+    assert ("core 1.4.2 is older than what runs now (production-1 1.5.0, production-2 1.5.0): going back to it is a "
+            "rollback") in proc.stdout
+    assert "Roll back with:" in proc.stdout and command in proc.stdout, proc.stdout[-3000:]
+    lines = summary(proc.stdout)
+    assert lines[-2:] == ["  next: " + command, "result: FAILED"], lines
+    lines = summary(playbook(*command.split()[1:]).stdout)
+    assert lines[0].startswith("RELEASE SUMMARY: rollback of production by ")
+    assert len([line for line in lines if "-> 1.4.2 (sha256:" in line and line.endswith("switched")]) == 2, lines

@@ -182,3 +182,17 @@ def test_without_semver_the_controller_is_told(monkeypatch):
     monkeypatch.setattr(release_plan._semver, "HAS_SEMVER", False)
     result = run_module({"catalogue": CATALOGUE, "services": "core"}, expect="fail")
     assert "semver" in result["msg"] and "controller" in result["msg"]
+
+
+def test_a_promotion_that_is_a_rollback_names_the_rollback_command(dead_address, monkeypatch):
+    monkeypatch.setattr(release_plan.sys, "argv", ["ansible-playbook", "-i", "inv/prod", "pb/deploy.yml", "-l",
+                                                   "production", "-e", "service=core", "-e", "version=1.4.2"])
+    monkeypatch.setattr(release_plan.context, "CLIARGS", {"subset": "production"})
+    staging = {"current": {"core": {"version": "1.5.0"}}, "verified": {"core": {"1.5.0": {}}}}
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.4.2", "promote_from": "staging",
+                         "source_state": staging, "registry": dead_address,
+                         "target_states": {"production-1": {"current": {"core": {"version": "1.5.0"}}}}},
+                        expect="fail")
+    assert "going back to it is a rollback" in result["msg"]
+    assert ("Roll back with:\n  ansible-playbook pb/rollback.yml -i inv/prod -l production -e service=core "
+            "-e version=1.4.2\n") in result["msg"]

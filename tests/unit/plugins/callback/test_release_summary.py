@@ -101,7 +101,8 @@ def test_writes_the_same_data_as_json(callback, tmp_path):
 def test_a_refused_plan_is_one_stopped_line_with_the_next_command(callback):
     out = run(callback, [], ["production-1", "production-2"],
               failures=[("production-1", "Plan", "refused\nRoll back with: ansible-playbook playbooks/rollback.yml")])
-    assert out[1:] == ["production-1  STOPPED at 'Plan': refused", "  next: ansible-playbook playbooks/rollback.yml",
+    assert out[1:] == ["RELEASE SUMMARY: nothing was released", "production-1  STOPPED at 'Plan': refused",
+                       "  next: ansible-playbook playbooks/rollback.yml",
                        "result: FAILED"]
 
 

@@ -184,15 +184,16 @@ def test_lines_of_a_failed_restore():
 
 def test_lines_of_a_run_stopped_before_the_release():
     out = _summary.lines([], ARGV, stopped=[{"host": "production-1", "task": "Plan", "msg": "refused\nmore"}])
-    assert out[0] == "production-1  STOPPED at 'Plan': refused"
-    assert out[1].startswith("  next: fix the cause above, then rerun: ansible-playbook playbooks/deploy.yml")
+    assert out[0] == "RELEASE SUMMARY: nothing was released"
+    assert out[1] == "production-1  STOPPED at 'Plan': refused"
+    assert out[2].startswith("  next: fix the cause above, then rerun: ansible-playbook playbooks/deploy.yml")
     assert out[-1] == "result: FAILED"
 
 
 def test_a_stop_that_names_its_own_command_offers_that_one():
     msg = "core 1.4.2 is older: this is a rollback.\nRoll back with: ansible-playbook playbooks/rollback.yml -l p"
     out = _summary.lines([], ARGV, stopped=[{"host": "p", "task": "Plan", "msg": msg}])
-    assert out[1] == "  next: ansible-playbook playbooks/rollback.yml -l p"
+    assert out[2] == "  next: ansible-playbook playbooks/rollback.yml -l p"
 
 
 def test_no_lines_without_a_release():
