@@ -9,11 +9,11 @@ The action runs in the controller's process: the fake connection fails the test 
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from ansible_collections.aegee.deploy.plugins.action import release_plan
+from ansible_collections.aegee.deploy.tests.support import receiver
 from ansible_collections.aegee.deploy.tests.unit.plugins.action.action_harness import run_action
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import FakeRegistry
 
@@ -30,11 +30,7 @@ def run_module(args, expect="exit", check_mode=False):
 @pytest.fixture(scope="module")
 def dead_address():
     """127.0.0.1:PORT where nothing listens: any registry call would fail with a connection error."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return "http://127.0.0.1:%d" % port
+    return receiver.dead_address()
 
 
 CATALOGUE = {"core": {"image": "aegee/core"}, "events": {"image": "aegee/events"}}
