@@ -225,13 +225,18 @@ def test_hooks_get_the_runs_data_as_variables_and_environment(runs):
     assert runs["failed"]["post"]["result"] == "failed" and "AEGEE_RESULT=failed" in runs["failed"]["post_env"]
 
 
+def running():
+    """Per host and service: the container's id, image and state (not the status text, which ages)."""
+    return {h: {svc: (c["ID"], c["Image"], c["State"]) for svc, c in containers(HOSTS[h][1]).items()} for h in HOSTS}
+
+
 def test_a_failing_pre_hook_leaves_every_host_untouched(at_150, tmp_path):
     hooks = tmp_path / "hooks.json"
     hooks.write_text(json.dumps({"aegee_hooks": {"pre": {"command": "sh -c 'echo not today >&2; exit 3'"}}}))
-    before = (quiet_snapshot(), {h: containers(HOSTS[h][1]) for h in HOSTS})
+    before = (quiet_snapshot(), running())
     proc = playbook("deploy.yml", "-l", "production", "-e", "service=core", "-e", "version=1.5.0",
                     "-e", "@%s" % hooks, check=False)
-    after = (snapshot(), {h: containers(HOSTS[h][1]) for h in HOSTS})
+    after = (snapshot(), running())
     assert proc.returncode != 0 and "not today" in proc.stdout, proc.stdout[-3000:]
     assert changes(before[0], after[0]) == []
     assert before[1] == after[1]
