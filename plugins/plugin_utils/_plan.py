@@ -154,8 +154,8 @@ def rollback_instead(svc, version, running, rollback_command=None):
 
 
 def _rollback_command(svc, version, hosts):
-    return "ansible-playbook playbooks/rollback.yml -l %s -e service=%s -e version=%s" % (",".join(hosts), svc,
-                                                                                         version)
+    limit = ",".join(hosts)
+    return "ansible-playbook playbooks/rollback.yml -l %s -e service=%s -e version=%s" % (limit, svc, version)
 
 
 def planned_switch(services, catalogue, ports=None):

@@ -233,8 +233,8 @@ def host_lines(rec, argv, width=(0, 0)):
         return out or ["%s  nothing to release" % rec["host"]]
     if rec["result"] == "locked":
         lock = rec.get("lock") or {}
-        out.append("%s  LOCKED by %s from %s since %s (%s)" % (rec["host"], lock.get("owner"), lock.get("controller"),
-                                                             lock.get("time"), lock.get("targets")))
+        out.append("%s  LOCKED by %s from %s since %s (%s)" % (
+            rec["host"], lock.get("owner"), lock.get("controller"), lock.get("time"), lock.get("targets")))
     else:
         out.append("%s  FAILED: %s" % (rec["host"], rec.get("failure") or rec["result"]))
     for row in rec.get("services") or []:

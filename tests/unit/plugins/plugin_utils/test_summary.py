@@ -126,8 +126,8 @@ def test_a_failed_restore_says_to_roll_back_with_the_exact_command():
 
 def test_a_restored_failure_says_rerun_the_same_command():
     step = _summary.next_step(rec(failed()), ARGV)
-    assert step.endswith(" ".join(["ansible-playbook", "playbooks/deploy.yml"] + [shlex.quote(a) for a in ARGV
-                                                                                   if a != "playbooks/deploy.yml"]))
+    rest = [shlex.quote(a) for a in ARGV if a != "playbooks/deploy.yml"]
+    assert step.endswith(" ".join(["ansible-playbook", "playbooks/deploy.yml"] + rest))
 
 
 def test_a_held_lock_offers_a_wait_and_break_lock_on_that_host():
