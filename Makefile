@@ -40,11 +40,14 @@ testbed-check-clean:
 testbed-publish:
 	@LATEST=$(LATEST) START_DELAY=$(START_DELAY) NEVER_HEALTHY=$(NEVER_HEALTHY) testbed/publish.sh "$(SERVICE)" "$(VERSION)"
 
+# ends with the promotion's release summary and where the status page is (status.yml writes it quietly
+# after the promotion; its table: ansible-playbook playbooks/status.yml)
 demo: testbed-up
 	ansible-playbook playbooks/deploy.yml -l staging
 	ansible-playbook playbooks/deploy.yml -l production
-	ansible-playbook playbooks/status.yml
+	@ansible-playbook playbooks/status.yml > /tmp/aegee-demo-status.log 2>&1 || { cat /tmp/aegee-demo-status.log; exit 1; }
 	@echo "The testbed keeps running; 'make testbed-down' stops it."
+	@echo "Status page: $(CURDIR)/aegee-status.html"
 
 # The whole suite: lint, Galaxy's import check, unit tests, then the testbed and everything that
 # runs against it; the testbed is taken down (and checked clean) whatever

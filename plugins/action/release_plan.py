@@ -9,12 +9,16 @@ source environment's state that the role gave it. The documentation is ``plugins
 
 from __future__ import annotations
 
+import sys
+
+from ansible import context
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import registry_spec
+from ansible_collections.aegee.deploy.plugins.plugin_utils import _summary
 from ansible_collections.aegee.deploy.plugins.plugin_utils._inputs import check_version_input, parse_services
 from ansible_collections.aegee.deploy.plugins.plugin_utils._plan import (
     PlanError,
@@ -34,6 +38,7 @@ def argument_spec():
         source_state=dict(type="dict"),
         force=dict(type="bool", default=False),
         service_ports=dict(type="dict", default={}),
+        target_states=dict(type="dict", default={}),
     )
     spec.update(registry_spec())
     return spec
@@ -46,8 +51,10 @@ def plan(p, planner_factory=Planner):
     planner = planner_factory(p["catalogue"], registry=p["registry"], username=p["username"],
                               password=p["password"], validate_certs=p["validate_certs"], timeout=p["timeout"],
                               retries=p["retries"])
+    running = {host: {svc: (cur or {}).get("version") for svc, cur in ((st or {}).get("current") or {}).items()}
+               for host, st in (p.get("target_states") or {}).items()}
     targets = planner.plan(services, version=version, promote_from=p["promote_from"], source_state=p["source_state"],
-                           force=p["force"])
+                           force=p["force"], running=running, rollback_command=rollback_command)
     result = {"changed": False, "targets": targets, "explicit": version not in (None, "", "latest"),
               "services": sorted(targets), "switch": planned_switch(targets, p["catalogue"], p.get("service_ports"))}
     if hasattr(planner, "registry_requests"):
@@ -55,6 +62,13 @@ def plan(p, planner_factory=Planner):
     if planner.messages:
         result["warnings"] = list(planner.messages)
     return result
+
+
+def rollback_command(svc, version, hosts):
+    """The rollback.yml command line for ``hosts``, next to the playbook this run runs, with its inventory."""
+    limit = context.CLIARGS.get("subset") or ",".join(hosts)
+    return _summary.command(sys.argv[1:], "rollback.yml", limit=limit,
+                            extra=["service=%s" % svc, "version=%s" % version])
 
 
 class ActionModule(ActionBase):

@@ -15,36 +15,28 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.aegee.deploy.plugins.plugin_utils._plain import plain
 from ansible_collections.aegee.deploy.plugins.plugin_utils import _status_table
-
-
-def _plain(value):
-    """Ansible's lazy containers as plain dicts and lists."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def status_rows(hosts, registry=None):
     """One row per environment, host and service, from release_info results and image_version_info results."""
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError("status_rows expects a list of {host, environment, promote_from, info}")
-    hosts = _plain(hosts)
+    hosts = plain(hosts)
     for h in hosts:
         if not isinstance(h, dict) or "host" not in h:
             raise AnsibleFilterError("status_rows: every entry needs at least 'host' and 'info', got %r" % (h,))
     if registry is not None and not isinstance(registry, Mapping):
         raise AnsibleFilterError("status_rows: registry must be a mapping of service to image_version_info result")
-    return _status_table.rows(hosts, _plain(registry) if registry else {})
+    return _status_table.rows(hosts, plain(registry) if registry else {})
 
 
 def status_table(rows):
     """The rows as aligned text lines, followed by one line per drift and lock."""
     if not isinstance(rows, (list, tuple)):
         raise AnsibleFilterError("status_table expects the list that status_rows returns")
-    return _status_table.table(_plain(rows))
+    return _status_table.table(plain(rows))
 
 
 class FilterModule:

@@ -51,6 +51,14 @@ options:
   source_state:
     description: The release state (C(state.json)) of a host of O(promote_from); needed with O(promote_from).
     type: dict
+  target_states:
+    description:
+      - Host name to its release state (C(state.json)), of the hosts this plan is for (read by the role
+        C(aegee.deploy.deploy) only for an explicit version with O(promote_from)).
+      - When the source environment has not verified an explicit O(version) and a host runs a newer version of the
+        service, the refusal says that going back is a rollback and gives the C(rollback.yml) command line.
+    type: dict
+    default: {}
   force:
     description: Allow an explicit version the source environment has not verified.
     type: bool

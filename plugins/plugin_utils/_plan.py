@@ -91,15 +91,23 @@ class Planner:
             raise PlanError("%s: %s" % (service, missing_message(ref, version, tags, _semver.nearest(version, tags))))
         return version, digest
 
-    def plan(self, services, version=None, promote_from=None, source_state=None, force=False):
-        """Targets ``{service: {version, digest, source}}`` for the requested services."""
+    def plan(self, services, version=None, promote_from=None, source_state=None, force=False, running=None,
+             rollback_command=None):
+        """Targets ``{service: {version, digest, source}}`` for the requested services.
+
+        ``running`` (``{host: {service: version}}``, what the hosts run) lets the refusal of an unverified explicit
+        version older than what a host runs say that this is a rollback, with ``rollback_command(service,
+        version, hosts)``'s command line."""
         wanted = services or sorted(self.catalogue)
         for svc in wanted:
             self.ref(svc)  # unknown services fail before any lookup
         targets = {}
         if promote_from:
             for svc in wanted:
-                targets[svc] = self._promoted(svc, version, promote_from, source_state or {}, force)
+                try:
+                    targets[svc] = self._promoted(svc, version, promote_from, source_state or {}, force)
+                except PlanError as exc:
+                    raise PlanError(rollback_instead(svc, version, running, rollback_command) or str(exc)) from None
             return targets
         for svc in wanted:
             self.client(self.ref(svc))  # made here, once per registry, not in the threads
@@ -152,6 +160,28 @@ class Planner:
         )
 
 
+def rollback_instead(svc, version, running, rollback_command=None):
+    """The refusal of ``svc`` ``version`` when hosts run a newer version (``running``: ``{host: {svc: version}}``):
+    going back is a rollback, here is its command line; None when no host runs a newer one."""
+    if not version or version == "latest" or not _semver.is_version(version):
+        return None
+    newer = {h: (r or {}).get(svc) for h, r in sorted((running or {}).items())}
+    newer = {h: v for h, v in newer.items() if v and _semver.is_version(v) and _semver.compare(v, version) > 0}
+    if not newer:
+        return None
+    hosts = sorted(newer)
+    command = (rollback_command or _rollback_command)(svc, version, hosts)
+    return ("%s %s is older than what runs now (%s): going back to it is a rollback, which also marks the version "
+            "it leaves bad so that routine deploys hold it back. Roll back with:\n  %s\n(to release %s as a new "
+            "version instead: deploy it to the source environment first, or override with -e force=true)"
+            % (svc, version, ", ".join("%s %s" % (h, newer[h]) for h in hosts), command, version))
+
+
+def _rollback_command(svc, version, hosts):
+    limit = ",".join(hosts)
+    return "ansible-playbook playbooks/rollback.yml -l %s -e service=%s -e version=%s" % (limit, svc, version)
+
+
 def planned_switch(services, catalogue, ports=None):
     """service -> how its containers are switched, as far as the controller knows (the host decides the rest)."""
     out = {}
@@ -170,4 +200,4 @@ def _sorted(versions):
     return list(_semver.versions_from_tags(list(versions), include_prerelease=True))
 
 
-__all__ = ["PlanError", "Planner", "RegistryError", "planned_switch"]
+__all__ = ["PlanError", "Planner", "RegistryError", "planned_switch", "rollback_instead"]

@@ -9,11 +9,11 @@ The action runs in the controller's process: the fake connection fails the test 
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from ansible_collections.aegee.deploy.plugins.action import release_plan
+from ansible_collections.aegee.deploy.tests.support import receiver
 from ansible_collections.aegee.deploy.tests.unit.plugins.action.action_harness import run_action
 from ansible_collections.aegee.deploy.tests.unit.plugins.module_utils.fake_registry import FakeRegistry
 
@@ -30,11 +30,7 @@ def run_module(args, expect="exit", check_mode=False):
 @pytest.fixture(scope="module")
 def dead_address():
     """127.0.0.1:PORT where nothing listens: any registry call would fail with a connection error."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return "http://127.0.0.1:%d" % port
+    return receiver.dead_address()
 
 
 CATALOGUE = {"core": {"image": "aegee/core"}, "events": {"image": "aegee/events"}}
@@ -184,3 +180,17 @@ def test_without_semver_the_controller_is_told(monkeypatch):
     monkeypatch.setattr(release_plan._semver, "HAS_SEMVER", False)
     result = run_module({"catalogue": CATALOGUE, "services": "core"}, expect="fail")
     assert "semver" in result["msg"] and "controller" in result["msg"]
+
+
+def test_a_promotion_that_is_a_rollback_names_the_rollback_command(dead_address, monkeypatch):
+    monkeypatch.setattr(release_plan.sys, "argv", ["ansible-playbook", "-i", "inv/prod", "pb/deploy.yml", "-l",
+                                                   "production", "-e", "service=core", "-e", "version=1.4.2"])
+    monkeypatch.setattr(release_plan.context, "CLIARGS", {"subset": "production"})
+    staging = {"current": {"core": {"version": "1.5.0"}}, "verified": {"core": {"1.5.0": {}}}}
+    result = run_module({"catalogue": CATALOGUE, "services": "core", "version": "1.4.2", "promote_from": "staging",
+                         "source_state": staging, "registry": dead_address,
+                         "target_states": {"production-1": {"current": {"core": {"version": "1.5.0"}}}}},
+                        expect="fail")
+    assert "going back to it is a rollback" in result["msg"]
+    assert ("Roll back with:\n  ansible-playbook pb/rollback.yml -i inv/prod -l production -e service=core "
+            "-e version=1.4.2\n") in result["msg"]

@@ -418,3 +418,33 @@ def test_promotion_with_nothing_verified_is_an_error(catalogue, source_state):
 def test_promotion_explicit_version_with_nothing_verified_says_none(catalogue):
     with pytest.raises(PlanError, match=r"\(verified there: none\)"):
         promoter(catalogue).plan(["core"], version="1.5.0", promote_from="staging", source_state={})
+
+
+def test_an_unverified_explicit_version_older_than_what_a_host_runs_is_a_rollback_with_its_command(catalogue):
+    running = {"production-1": {"core": "1.5.0"}, "production-2": {"core": "1.4.2"}}
+    with pytest.raises(PlanError) as exc:
+        promoter(catalogue).plan(["core"], version="1.4.2", promote_from="staging",
+                                 source_state=staging_state("1.5.0", ["1.5.0"]), running=running)
+    assert str(exc.value) == (
+        "core 1.4.2 is older than what runs now (production-1 1.5.0): going back to it is a rollback, which also "
+        "marks the version it leaves bad so that routine deploys hold it back. Roll back with:\n"
+        "  ansible-playbook playbooks/rollback.yml -l production-1 -e service=core -e version=1.4.2\n"
+        "(to release 1.4.2 as a new version instead: deploy it to the source environment first, or override with "
+        "-e force=true)")
+
+
+def test_the_rollback_command_comes_from_the_caller(catalogue):
+    with pytest.raises(PlanError) as exc:
+        promoter(catalogue).plan(["core"], version="1.4.2", promote_from="staging",
+                                 source_state=staging_state("1.5.0", ["1.5.0"]), running={"p1": {"core": "1.10.0"}},
+                                 rollback_command=lambda svc, version, hosts: "CMD %s %s %s" % (svc, version, hosts))
+    assert "Roll back with:\n  CMD core 1.4.2 ['p1']\n" in str(exc.value)
+
+
+@pytest.mark.parametrize("running", [None, {}, {"p1": {"core": "1.4.2"}}, {"p1": {"core": "1.4.1"}},
+                                     {"p1": {"events": "9.0.0"}}, {"p1": {"core": None}}])
+def test_an_unverified_version_no_host_runs_a_newer_one_of_is_refused_as_before(catalogue, running):
+    with pytest.raises(PlanError) as exc:
+        promoter(catalogue).plan(["core"], version="1.4.2", promote_from="staging",
+                                 source_state=staging_state("1.5.0", ["1.5.0"]), running=running)
+    assert str(exc.value).startswith("core 1.4.2 has not been verified on staging")
