@@ -164,6 +164,43 @@ options:
     type: list
     elements: dict
     default: []
+  scenarios:
+    description:
+      - The browser scenarios, run after every other check (the last gate of the release), relative file path to
+        text; the C(aegee.deploy.scenario_files) filter reads them from a folder on the controller (pytest files
+        using Playwright, C(test_*.py), with their C(conftest.py) and helpers).
+      - They run on the host with O(browser_python) (it needs C(pytest) and C(playwright)) and O(browser_executable),
+        with the collection's pytest plugin, which gives them the fixtures C(page), C(context), C(browser),
+        C(base_url) and C(account). A failing scenario is run once more (O(scenario_retries)); one that fails again
+        fails the release, which is then restored.
+      - The evidence (the failing step, a screenshot, the browser console's errors and a Playwright trace) is kept in
+        C(<state_dir>/evidence/<release id>/); RV(scenarios) and the history entry name the folder.
+    type: dict
+    default: {}
+  scenario_markers:
+    description: Which scenarios run, a pytest C(-m) expression such as V(readonly); empty runs them all.
+    type: str
+    default: ""
+  scenario_base_url:
+    description: Where the scenarios reach the services from the host (the gateway), their C(base_url).
+    type: str
+  scenario_account:
+    description: The test account the scenarios log in with (C(username), C(password)); passed in the environment
+      of the scenarios only, never shown.
+    type: dict
+  scenario_timeout:
+    description: Seconds one scenario may take (each Playwright action too); a scenario that takes longer fails.
+    type: int
+    default: 30
+  scenario_suite_timeout:
+    description: Seconds the whole suite may take, its retry included; then it is stopped and fails.
+    type: int
+    default: 300
+  scenario_retries:
+    description: How often a failing scenario is run again (V(0) or V(1)); a pass on the retry is reported as flaky.
+    type: int
+    default: 1
+    choices: [0, 1]
   browser_python:
     description: A Python on the host that has Playwright (C(pip install playwright); no browser download needed).
     type: str
@@ -307,6 +344,23 @@ evidence:
   description: On failure, C(docker compose ps), the health log and the last log lines of the failed services.
   returned: on failure
   type: str
+scenarios:
+  description:
+    - How the browser scenarios went, when they ran; C(result) is V(passed), V(flaky) (a scenario passed on its
+      retry) or V(failed); C(ran) the scenarios that ran (selected by C(markers)); C(evidence) the folder on the host
+      with C(report.json) and, per failing attempt, the screenshot, trace and console errors.
+    - Each entry of C(tests) has the scenario's C(id), C(outcome), C(markers), C(seconds) and, when it failed,
+      C(step) (the failing line of the scenario), C(error), C(console), C(screenshots), C(trace).
+  returned: when the scenarios ran
+  type: dict
+  sample:
+    result: failed
+    markers: ""
+    evidence: /srv/myaegee/.aegee/evidence/3f2a9c1d0b7e
+    ran: ["test_events.py::test_the_events_page_lists_the_events"]
+    failed: ["test_events.py::test_the_events_page_lists_the_events"]
+    flaky: []
+    seconds: 6.1
 """
 
 import signal
@@ -386,6 +440,13 @@ def main():
         smoke_timeout=dict(type="int", default=30),
         browser_checks=dict(type="dict", default={}),
         extra_checks=dict(type="list", elements="dict", default=[]),
+        scenarios=dict(type="dict", default={}),
+        scenario_markers=dict(type="str", default=""),
+        scenario_base_url=dict(type="str"),
+        scenario_account=dict(type="dict", no_log=True),
+        scenario_timeout=dict(type="int", default=30),
+        scenario_suite_timeout=dict(type="int", default=300),
+        scenario_retries=dict(type="int", default=1, choices=[0, 1]),
         browser_python=dict(type="str", default="python3"),
         browser_executable=dict(type="path", default="/usr/bin/chromium"),
         lock_ttl=dict(type="int", default=900),
@@ -414,9 +475,9 @@ def main():
     if login:
         p["registry_login"] = login
 
-    def run(argv, cwd=None, data=None):
+    def run(argv, cwd=None, data=None, env=None):
         return module.run_command(
-            argv, cwd=cwd, data=data, binary_data=data is not None, environ_update={"LC_ALL": "C"}
+            argv, cwd=cwd, data=data, binary_data=data is not None, environ_update=dict(env or {}, LC_ALL="C")
         )
 
     release = Release(p, run, http_get, check_mode=module.check_mode)
@@ -428,7 +489,8 @@ def main():
     except ReleaseError as exc:
         module.fail_json(msg=str(exc), services=release.result.get("services"),
                          evidence=exc.details.get("evidence"), result=exc.details.get("result"),
-                         release=release.result.get("release"), warnings_list=release.result["warnings"])
+                         release=release.result.get("release"), warnings_list=release.result["warnings"],
+                         scenarios=release.result.get("scenarios"))
     except LockHeld as exc:
         module.fail_json(msg=str(exc), lock=exc.holder)
     except (RepoError, StateError, ComposeError, RuntimeFailure, DotenvError, FileWriteError) as exc:
