@@ -6,7 +6,7 @@
 # time without notice.
 """The browser scenarios on the controller: read, checked, sent with the release.
 
-``aegee_browser_scenarios`` names a folder on the controller (the deploy repo's ``tests/browser/`` in a checkout,
+``aegee_browser_scenarios`` names a folder on the controller (the deploy repo's browser test folder in a checkout,
 or a folder beside the inventory), or one scenario file. ``read`` returns its files (relative path -> text) and
 the problems that stop a run before any host is contacted: a folder or file that does not exist, no
 ``test_*.py`` scenario, a Python file that does not compile (named with its line), a file that is not UTF-8 text,

@@ -16,7 +16,8 @@ from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _poli
 
 PASSED = {"outcome": "passed", "markers": ["readonly"], "seconds": 0.5, "console": []}
 FAILED = {"outcome": "failed", "phase": "call", "markers": [], "seconds": 5.1, "step": "test_a.py:7: page.click('#go')",
-          "error": "AssertionError: Locator expected to have text 'x'\nActual value: y", "console": ["console error: 500"],
+          "error": "AssertionError: Locator expected to have text 'x'\nActual value: y",
+          "console": ["console error: 500"],
           "screenshots": ["test_a.py_test_one/screenshot.png"], "trace": "test_a.py_test_one/trace.zip"}
 FILES = {"test_a.py": "def test_one(page):\n    pass\n", "conftest.py": "", "data/users.json": "{}"}
 
@@ -173,8 +174,9 @@ def test_the_release_runs_the_scenarios_last_and_reports_them(tmp_path):
     assert result["scenarios"]["result"] == "failed" and result["scenarios"]["evidence"].endswith("/evidence/r7")
     entry = _policy.history_entry(params, {}, "failed-restored", run_id="r7", started=None, now="t", recreated=[],
                                   scenarios=result["scenarios"])
-    assert entry["scenarios"] == {"result": "failed", "markers": "readonly", "evidence": str(tmp_path / "evidence" / "r7"),
-                                  "ran": ["test_a.py::test_one"], "failed": ["test_a.py::test_one"], "flaky": [],
+    assert entry["scenarios"] == {"result": "failed", "markers": "readonly",
+                                  "evidence": str(tmp_path / "evidence" / "r7"), "ran": ["test_a.py::test_one"],
+                                  "failed": ["test_a.py::test_one"], "flaky": [],
                                   "seconds": result["scenarios"]["seconds"]}
 
 
