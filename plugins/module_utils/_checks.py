@@ -286,6 +286,14 @@ def _validate_scenarios(check):
     return problems
 
 
+def scenario_check(params):
+    """The ``scenarios`` check of a module's parameters (``_args.scenario_spec``)."""
+    return {"kind": "scenarios", "files": params.get("scenarios"), "markers": params.get("scenario_markers"),
+            "base_url": params.get("scenario_base_url"), "account": params.get("scenario_account"),
+            "timeout": params.get("scenario_timeout"), "suite_timeout": params.get("scenario_suite_timeout"),
+            "retries": params.get("scenario_retries", 1)}
+
+
 def _run_scenarios(check, ctx):
     spec = dict(check, python=ctx.browser_python, executable=ctx.browser_executable)
     report, problem = _scenarios.run_suite(ctx.run, ctx.state_dir, ctx.run_id, spec)
@@ -422,10 +430,7 @@ def release_checks(params, services):
         checks.append(dict(given, kind=kind, report="extra", name=given.get("name") or "check %d" % number,
                            problems=_extra_problems(entry)))
     if params.get("scenarios"):
-        check = {"kind": "scenarios", "files": params["scenarios"], "markers": params.get("scenario_markers"),
-                 "base_url": params.get("scenario_base_url"), "account": params.get("scenario_account"),
-                 "timeout": params.get("scenario_timeout"), "suite_timeout": params.get("scenario_suite_timeout"),
-                 "retries": params.get("scenario_retries", 1)}
+        check = scenario_check(params)
         checks.append(dict(check, report="scenarios", name="browser scenarios", problems=_validate_scenarios(check)))
     return checks
 

@@ -16,17 +16,19 @@ description:
   - The scenarios are written to C(<state_dir>/scenarios/) and run by O(browser_python) (it needs C(pytest) and
     C(playwright)) in O(browser_executable) with the collection's pytest plugin, which gives them the fixtures
     C(page), C(context), C(browser), C(base_url) and C(account). A failing scenario is run once more
-    (O(retries)); a pass on the retry is reported as flaky.
+    (O(scenario_retries)); a pass on the retry is reported as flaky.
   - The evidence (the failing step, a screenshot, the browser console's errors and a Playwright trace) is kept in
     C(<state_dir>/evidence/<run id>/); the result is appended to C(<state_dir>/scenarios.jsonl) (who, when, what
     ran, the verdict, the evidence folder).
-  - Fails when a scenario fails (twice), or the suite does not finish within O(suite_timeout).
+  - Fails when a scenario fails (twice), or the suite does not finish within O(scenario_suite_timeout); needs
+    O(scenarios) and O(scenario_base_url).
 author:
   - aegee.deploy contributors (@aegee)
 requirements:
   - A Python on the target with C(pytest) and C(playwright) (no browser download), and Chromium (Debian's C(chromium))
 extends_documentation_fragment:
   - aegee.deploy.deploy_root
+  - aegee.deploy.scenarios
   - aegee.deploy.attributes
 attributes:
   check_mode:
@@ -41,42 +43,6 @@ attributes:
     details:
       - Every run runs the scenarios and records one more result.
 options:
-  scenarios:
-    description: The scenario files, relative path to text (the C(aegee.deploy.scenario_files) filter reads a folder).
-    type: dict
-    required: true
-  markers:
-    description: Which scenarios run, a pytest C(-m) expression such as V(readonly); empty runs them all.
-    type: str
-    default: ""
-  base_url:
-    description: Where the scenarios reach the services from the host (the gateway), their C(base_url).
-    type: str
-    required: true
-  account:
-    description: The test account (C(username), C(password)); passed in the scenarios' environment only.
-    type: dict
-  timeout:
-    description: Seconds one scenario may take (each Playwright action too).
-    type: int
-    default: 30
-  suite_timeout:
-    description: Seconds the whole suite may take, its retry included.
-    type: int
-    default: 300
-  retries:
-    description: How often a failing scenario is run again.
-    type: int
-    default: 1
-    choices: [0, 1]
-  browser_python:
-    description: A Python on the host with C(pytest) and C(playwright).
-    type: str
-    default: python3
-  browser_executable:
-    description: The Chromium the scenarios launch.
-    type: path
-    default: /usr/bin/chromium
   actor:
     description: Who runs them, recorded with the result.
     type: str
@@ -93,9 +59,9 @@ EXAMPLES = r"""
   aegee.deploy.browser_scenarios:
     root: /srv/myaegee
     scenarios: "{{ (playbook_dir ~ '/../tests/browser') | aegee.deploy.scenario_files }}"
-    markers: readonly
-    base_url: http://127.0.0.1:8088
-    account: "{{ vault_browser_account }}"
+    scenario_markers: readonly
+    scenario_base_url: http://127.0.0.1:8088
+    scenario_account: "{{ vault_browser_account }}"
     browser_python: /opt/playwright/bin/python
 """
 
@@ -130,7 +96,11 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _policy, _scenarios
-from ansible_collections.aegee.deploy.plugins.module_utils._args import deploy_root_problem, deploy_root_spec
+from ansible_collections.aegee.deploy.plugins.module_utils._args import (
+    deploy_root_problem,
+    deploy_root_spec,
+    scenario_spec,
+)
 from ansible_collections.aegee.deploy.plugins.module_utils._state import now_iso
 
 RECORD = "scenarios.jsonl"
@@ -138,25 +108,15 @@ RECORD = "scenarios.jsonl"
 
 def main():
     argument_spec = deploy_root_spec()
-    argument_spec.update(
-        scenarios=dict(type="dict", required=True),
-        markers=dict(type="str", default=""),
-        base_url=dict(type="str", required=True),
-        account=dict(type="dict", no_log=True),
-        timeout=dict(type="int", default=30),
-        suite_timeout=dict(type="int", default=300),
-        retries=dict(type="int", default=1, choices=[0, 1]),
-        browser_python=dict(type="str", default="python3"),
-        browser_executable=dict(type="path", default="/usr/bin/chromium"),
-        actor=dict(type="str"),
-        environment=dict(type="str"),
-    )
+    argument_spec.update(scenario_spec())
+    argument_spec.update(actor=dict(type="str"), environment=dict(type="str"))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     problem = deploy_root_problem(p)
-    check = {key: p[key] for key in ("markers", "base_url", "account", "timeout", "suite_timeout", "retries")}
-    check["files"] = p["scenarios"]
+    check = _checks.scenario_check(p)
     problems = ([problem] if problem else []) + _checks.KINDS["scenarios"].validate(check)
+    if not p["scenario_base_url"]:
+        problems.append("scenario_base_url is required: where the scenarios reach the services (the gateway)")
     if problems:
         module.fail_json(msg="; ".join(problems))
     if module.check_mode:

@@ -16,7 +16,8 @@ description:
     pins the images of the target services to the exact version and digest, validates the whole compose project,
     pulls the new images while everything still runs, brings up only the services that change, waits for their
     health (the timeout comes from each service's own healthcheck and the wait stops early on C(unhealthy)),
-    and finally checks each service's C(/healthcheck) URL for C(success=true) and the deployed version.
+    and finally checks each service's C(/healthcheck) URL for C(success=true) and the deployed version, then the
+    browser checks, the extra checks and, last, the browser scenarios (O(scenarios)).
   - On success the release is recorded in the host's history (who, when, from and to per service, digests) and the
     versions are marked verified for this host.
   - If anything fails after the first write, the previous pins and containers are restored and checked, the failed
@@ -44,6 +45,7 @@ requirements:
 extends_documentation_fragment:
   - aegee.deploy.deploy_root
   - aegee.deploy.registry
+  - aegee.deploy.scenarios
   - aegee.deploy.attributes
 attributes:
   check_mode:
@@ -164,51 +166,6 @@ options:
     type: list
     elements: dict
     default: []
-  scenarios:
-    description:
-      - The browser scenarios, run after every other check (the last gate of the release), relative file path to
-        text; the C(aegee.deploy.scenario_files) filter reads them from a folder on the controller (pytest files
-        using Playwright, C(test_*.py), with their C(conftest.py) and helpers).
-      - They run on the host with O(browser_python) (it needs C(pytest) and C(playwright)) and O(browser_executable),
-        with the collection's pytest plugin, which gives them the fixtures C(page), C(context), C(browser),
-        C(base_url) and C(account). A failing scenario is run once more (O(scenario_retries)); one that fails again
-        fails the release, which is then restored.
-      - The evidence (the failing step, a screenshot, the browser console's errors and a Playwright trace) is kept in
-        C(<state_dir>/evidence/<release id>/); RV(scenarios) and the history entry name the folder.
-    type: dict
-    default: {}
-  scenario_markers:
-    description: Which scenarios run, a pytest C(-m) expression such as V(readonly); empty runs them all.
-    type: str
-    default: ""
-  scenario_base_url:
-    description: Where the scenarios reach the services from the host (the gateway), their C(base_url).
-    type: str
-  scenario_account:
-    description: The test account the scenarios log in with (C(username), C(password)); passed in the environment
-      of the scenarios only, never shown.
-    type: dict
-  scenario_timeout:
-    description: Seconds one scenario may take (each Playwright action too); a scenario that takes longer fails.
-    type: int
-    default: 30
-  scenario_suite_timeout:
-    description: Seconds the whole suite may take, its retry included; then it is stopped and fails.
-    type: int
-    default: 300
-  scenario_retries:
-    description: How often a failing scenario is run again (V(0) or V(1)); a pass on the retry is reported as flaky.
-    type: int
-    default: 1
-    choices: [0, 1]
-  browser_python:
-    description: A Python on the host that has Playwright (C(pip install playwright); no browser download needed).
-    type: str
-    default: python3
-  browser_executable:
-    description: The Chromium the checks launch (Debian's C(chromium) package).
-    type: path
-    default: /usr/bin/chromium
   lock_ttl:
     description:
       - Seconds after which the lock counts as stale when its process cannot be checked.
@@ -373,6 +330,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._args import (
     deploy_root_spec,
     registry_login,
     registry_login_spec,
+    scenario_spec,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._compose import ComposeError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
@@ -422,6 +380,7 @@ def _follow_branches(module):
 def main():
     argument_spec = deploy_root_spec()
     argument_spec.update(registry_login_spec())
+    argument_spec.update(scenario_spec())
     argument_spec.update(
         repo_url=dict(type="str", required=True),
         branch=dict(type="str", required=True),
@@ -440,15 +399,6 @@ def main():
         smoke_timeout=dict(type="int", default=30),
         browser_checks=dict(type="dict", default={}),
         extra_checks=dict(type="list", elements="dict", default=[]),
-        scenarios=dict(type="dict", default={}),
-        scenario_markers=dict(type="str", default=""),
-        scenario_base_url=dict(type="str"),
-        scenario_account=dict(type="dict", no_log=True),
-        scenario_timeout=dict(type="int", default=30),
-        scenario_suite_timeout=dict(type="int", default=300),
-        scenario_retries=dict(type="int", default=1, choices=[0, 1]),
-        browser_python=dict(type="str", default="python3"),
-        browser_executable=dict(type="path", default="/usr/bin/chromium"),
         lock_ttl=dict(type="int", default=900),
         lock_wait=dict(type="int", default=0),
         break_stale_lock=dict(type="bool", default=False),
