@@ -115,6 +115,15 @@ def test_a_core_whose_api_fails_is_caught_and_restored_with_a_screenshot_and_a_t
     assert account_password() not in json.dumps(report)
 
 
+def test_the_status_page_shows_the_failed_scenarios_and_where_their_evidence_is(tmp_path):
+    entry = last("staging-1")
+    page = tmp_path / "status.html"
+    playbook("status.yml", "-l", "staging", "-e", "status_html_path=%s" % page, "-e", "status_registry_lookup=false")
+    html = page.read_text()
+    assert '<div class="scenarios" data-result="failed">browser scenarios failed: 3 ran, failed: ' in html
+    assert 'href="file://%s/report.json"' % entry["scenarios"]["evidence"] in html
+
+
 def test_a_frontend_whose_page_throws_is_caught_and_restored():
     broken = "1.7.2-page.%s" % TAG
     publish("frontend", broken, latest="no", broken="page")
@@ -137,6 +146,16 @@ def test_production_runs_only_the_read_only_scenarios():
         report = json.load(handle)
     assert {t["id"] for t in report["tests"]} == READONLY
     assert all("readonly" in t["markers"] for t in report["tests"])
+
+
+def test_smoke_runs_the_same_scenarios_on_demand_and_records_the_result():
+    proc = playbook("smoke.yml", "-l", "staging", *ON)
+    assert "browser scenarios passed: 3 ran in" in proc.stdout, proc.stdout[-3000:]
+    with open(os.path.join(state_dir("staging-1"), "scenarios.jsonl")) as handle:
+        record = json.loads(handle.read().splitlines()[-1])
+    assert record["result"] == "passed" and set(record["ran"]) == ALL and record["environment"] == "staging"
+    assert os.path.isfile(os.path.join(record["evidence"], "report.json"))
+    assert account_password() not in proc.stdout + proc.stderr
 
 
 def test_a_hanging_scenario_is_cut_off_by_its_timeout_and_the_release_restored(tmp_path):
