@@ -266,9 +266,16 @@ def _run_browser(check, ctx):
 
 
 # --------------------------------------------------------------- scenarios
+def _whole(value):
+    """``value`` as a whole number (``-e`` gives texts such as ``"30"``), else None."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _seconds(check, key, low, high):
     value = check.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+    if value is None or (_whole(value) is not None and low <= _whole(value) <= high):
         return []
     return ["%s %s is not a whole number of seconds from %d to %d" % (key, _shown(value), low, high)]
 
@@ -279,7 +286,7 @@ def _validate_scenarios(check):
     problems += _seconds(check, "suite_timeout", 1, 86400)
     if check.get("base_url") is not None:
         problems += ["base_url: " + p for p in _url({"url": check["base_url"]})]
-    if check.get("retries") not in (None, 0, 1):
+    if check.get("retries") is not None and _whole(check["retries"]) not in (0, 1):
         problems.append("retries %s is not 0 or 1" % _shown(check.get("retries")))
     if check.get("account") is not None and not isinstance(check["account"], Mapping):
         problems.append("account is %s, not a mapping with username and password" % _type(check["account"]))

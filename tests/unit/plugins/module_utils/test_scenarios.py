@@ -182,6 +182,9 @@ def test_the_release_runs_the_scenarios_last_and_reports_them(tmp_path):
 
 @pytest.mark.parametrize(("check", "problems"), [
     ({"files": FILES}, []),
+    ({"files": FILES, "timeout": "4", "suite_timeout": "60", "retries": "0"}, []),  # -e gives texts
+    ({"files": FILES, "timeout": True, "retries": "yes"},
+     ["timeout True is not a whole number of seconds from 1 to 3600", "retries 'yes' is not 0 or 1"]),
     ({"files": FILES, "markers": "readonly and not slow", "timeout": 5, "suite_timeout": 60, "retries": 0,
       "base_url": "https://example.org", "account": {"username": "u", "password": "p"}}, []),
     ({"files": {}}, ["scenarios has no files: name a folder with test_*.py files (aegee_browser_scenarios)"]),
