@@ -57,46 +57,39 @@ def wait_version(url, version, deadline=60):
     raise RuntimeError("%s never answered %s" % (url, version))
 
 
-# --------------------------------------------- the deploy repo in the real shape
-# Each service's published port in the testbed's deploy repo (PORT_PREFIX + this), and the gateway's path of it.
+# ------------------------------------ the deploy repo with published host ports
+# The testbed's deploy repo is in the real shape: each service exposes its port on the project network and the
+# gateway routes to it. For comparison, a commit to the origin can make each one publish a host port instead
+# (PORT_PREFIX + this), which makes its switch stop-first; ``revert_origin`` takes that commit back.
 PORT_SUFFIX = {"core": "84", "events": "85", "mailer": "86", "frontend": "80"}
 GATEWAY_PATH = {"core": "/api/core", "events": "/api/events", "mailer": "/api/mailer", "frontend": ""}
 ORIGIN = os.path.join(TESTBED, "git", "myaegee.git")
 IDENT = ["-c", "user.name=Operator", "-c", "user.email=operator@example.org"]
+EXPOSED = '        expose:\n            - "80"\n'
 
 
-def expose_only(text, svc):
-    """``svc``'s compose file with its published host port replaced by ``expose`` (the real deploy repo's shape)."""
-    published = '        ports:\n            - "${BIND_IP}:${PORT_PREFIX}%s:80"\n' % PORT_SUFFIX[svc]
-    if published not in text:
-        raise ValueError("%s's compose file publishes no %s port to replace" % (svc, PORT_SUFFIX[svc]))
-    return text.replace(published, '        expose:\n            - "80"\n')
+def published_port(text, svc):
+    """``svc``'s compose file with its ``expose`` replaced by a published host port (stop-first)."""
+    if EXPOSED not in text:
+        raise ValueError("%s's compose file exposes no port 80 to publish" % svc)
+    return text.replace(EXPOSED, '        ports:\n            - "${BIND_IP}:${PORT_PREFIX}%s:80"\n' % PORT_SUFFIX[svc])
 
 
-def real_shape_origin(work):
-    """Clone the testbed's origin into ``work`` and push a commit in which every service exposes its port only."""
+def ports_origin(work):
+    """Clone the testbed's origin into ``work`` and push a commit in which every service publishes a host port."""
     subprocess.run(["git", "clone", "-q", "-b", "stable", ORIGIN, work], check=True, capture_output=True)
     for svc in PORT_SUFFIX:
         path = os.path.join(work, svc, "docker", "docker-compose.yml")
         with open(path) as handle:
-            text = expose_only(handle.read(), svc)
+            text = published_port(handle.read(), svc)
         with open(path, "w") as handle:
             handle.write(text)
-    subprocess.run(["git", "-C", work, *IDENT, "commit", "-q", "-am", "every service exposes its port only"],
+    subprocess.run(["git", "-C", work, *IDENT, "commit", "-q", "-am", "every service publishes a host port"],
                    check=True, capture_output=True)
     subprocess.run(["git", "-C", work, "push", "-q", "origin", "stable"], check=True, capture_output=True)
 
 
-def ports_back(work):
-    """Revert ``real_shape_origin``'s commit in the origin (the services publish their ports again)."""
+def revert_origin(work):
+    """Revert ``ports_origin``'s commit in the origin (the services expose their port only again)."""
     subprocess.run(["git", "-C", work, *IDENT, "revert", "--no-edit", "HEAD"], check=True, capture_output=True)
     subprocess.run(["git", "-C", work, "push", "-q", "origin", "stable"], check=True, capture_output=True)
-
-
-def real_shape_vars(addr, prefix):
-    """Extra vars of a host whose services publish no port: every check goes through its gateway."""
-    gateway = "http://%s:%s88" % (addr, prefix)
-    return {"aegee_service_ports": {},
-            "aegee_smoke_urls": {svc: gateway + path + "/healthcheck" for svc, path in GATEWAY_PATH.items()},
-            "aegee_browser_checks": {"frontend": {"url": gateway + "/", "selector": "#app",
-                                                  "expect": "AEGEE frontend {version}"}}}

@@ -1,9 +1,12 @@
 """Downtime of a release, seen by users through the gateway (make downtime).
 
 Against the running testbed (make testbed-up), on the staging host only: its
-gateway (Traefik, the deploy repo's ``gateways`` service) is started the way
-an operator's ``make start`` does, then each row runs one release while a
-bounded load generator sends GET requests through that gateway:
+gateway (Traefik, the deploy repo's ``gateways`` service, which the first
+deploy starts) routes to the services, and each row runs one release while a
+bounded load generator sends GET requests through that gateway. The rows run
+twice: in the testbed's shape (the real one: services expose their port, each
+switch is start-first), then with every service publishing a host port (a
+commit to the origin, reverted at the end: each switch is stop-first):
 
 * ``single-service deploy``: ``deploy.yml -l staging -e service=core -e version=V``;
 * ``all-services deploy``: ``deploy.yml -l staging``, every service changes
@@ -37,7 +40,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from _testbed import ADDR, HOST_ROOT, playbook, ports_back, publish, real_shape_origin, real_shape_vars, sh, ssh
+from _testbed import ADDR, playbook, ports_origin, publish, revert_origin, sh
 
 RATE = 50
 MAX_SECONDS = 120
@@ -133,35 +136,31 @@ def versions(run, label):
 
 def main():
     run = int(time.time()) % 100000
-    # staging at 1.4.2 everywhere, its gateway running (what `make start` leaves on a host)
+    # staging at 1.4.2 everywhere, its gateway running (the first deploy starts it)
     playbook("deploy.yml", "-l", "staging", "-e", "lock_wait=180")
     for svc in PATHS:
         playbook("deploy.yml", "-l", "staging", "-e", "service=%s" % svc, "-e", "version=1.4.2")
-    sh([*ssh("downtime"), "cd %s && ./helper.sh up --detach --wait traefik" % HOST_ROOT])
-    stop_first = measure_all(*versions(run, "ports"))
-    # the real shape: every service exposes its port only, the checks go through the gateway; start-first
+    start_first = measure_all(*versions(run, "expose"))
     with tempfile.TemporaryDirectory() as tmp:
-        work = os.path.join(tmp, "origin")
-        real_shape_origin(work)
-        extra = os.path.join(tmp, "real-shape.json")
-        with open(extra, "w") as handle:
-            json.dump(real_shape_vars(ADDR, "180"), handle)
         forced = os.path.join(tmp, "stop-first.json")
         catalogue = {svc: {"image": "localhost:5000/aegee/%s" % svc} for svc in PATHS}
         catalogue["core"]["switch"] = "stop-first"
         with open(forced, "w") as handle:
-            json.dump(dict(real_shape_vars(ADDR, "180"), aegee_services=catalogue), handle)
+            json.dump({"aegee_services": catalogue}, handle)
+        again = versions(run, "forced")[0]
+        start_first.append(measure("single-service deploy, forced stop-first",
+                                   deploy("-e", "@" + forced, "-e", "service=core", "-e", "version=%s" % again),
+                                   [GATEWAY + PATHS["core"]]))
+        # every service publishes a host port: each switch is stop-first (compose recreates the container)
+        work = os.path.join(tmp, "origin")
+        ports_origin(work)
         try:
-            for svc in PATHS:  # into the real shape at 1.4.2 (each compose file changed)
-                playbook("deploy.yml", "-l", "staging", "-e", "@" + extra, "-e", "service=%s" % svc,
-                         "-e", "version=1.4.2")
-            start_first = measure_all(*versions(run, "expose"), "-e", "@" + extra)
-            again = versions(run, "forced")[0]
-            start_first.append(measure("single-service deploy, forced stop-first",
-                                       deploy("-e", "@" + forced, "-e", "service=core", "-e", "version=%s" % again),
-                                       [GATEWAY + PATHS["core"]]))
+            for svc in PATHS:  # into that shape at 1.4.2 (each compose file changed)
+                playbook("deploy.yml", "-l", "staging", "-e", "service=%s" % svc, "-e", "version=1.4.2",
+                         "-e", "force=true")
+            stop_first = measure_all(*versions(run, "ports"))
         finally:
-            ports_back(work)
+            revert_origin(work)
             playbook("deploy.yml", "-l", "staging", "-e", "lock_wait=180")
     playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0")
     print("load: %d requests/s through %s" % (RATE, GATEWAY))

@@ -61,8 +61,9 @@ class Node:
         """GET /healthcheck from the host itself, as the smoke checks do."""
         env = dict(line.split("=", 1) for line in self.host.file(self.root + "/.env").content_string.splitlines()
                    if "=" in line and not line.startswith("#"))
-        suffix = {"core": "84", "events": "85", "mailer": "86", "frontend": "80"}[service]
-        url = "http://%s:%s%s/healthcheck" % (env["BIND_IP"], env["PORT_PREFIX"], suffix)
+        # through the host's gateway (Traefik on PORT_PREFIX 88), by the service's path prefix
+        path = {"core": "/api/core", "events": "/api/events", "mailer": "/api/mailer", "frontend": ""}[service]
+        url = "http://%s:%s88%s/healthcheck" % (env["BIND_IP"], env["PORT_PREFIX"], path)
         fetch = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
         out = self.host.check_output("python3 -c %s %s", fetch, url)
         return json.loads(out)

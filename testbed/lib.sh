@@ -76,3 +76,17 @@ browser_password() {
 docker_up() { docker info >/dev/null 2>&1; }
 
 export DOCKER_BUILDKIT=0
+
+# Run "$@" as a daemon of its own (new session, no terminal) holding none of the caller's file
+# descriptors beyond 0-2: a lock the caller holds (flock on a shared testbed) must not live on in
+# dockerd or the registry after the caller is gone.
+daemon() {
+  local fd
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@"
+  ) &
+}

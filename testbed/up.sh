@@ -16,8 +16,8 @@ if docker_up; then
 else
   say "starting dockerd"
   rm -f "$RUN/dockerd.pid"
-  setsid dockerd --data-root "$TESTBED_ROOT/docker" --pidfile "$RUN/dockerd.pid" \
-    --host unix:///var/run/docker.sock >"$LOGS/dockerd.log" 2>&1 </dev/null &
+  daemon dockerd --data-root "$TESTBED_ROOT/docker" --pidfile "$RUN/dockerd.pid" \
+    --host unix:///var/run/docker.sock >"$LOGS/dockerd.log" 2>&1 </dev/null
   wait_for 60 "dockerd (see $LOGS/dockerd.log)" docker info
 fi
 docker compose version >/dev/null || die "docker compose (v2) does not work"
@@ -51,7 +51,7 @@ auth:
 YAML
 if ! pid_alive "$RUN/registry.pid"; then
   say "starting the registry on $REGISTRY_ADDR"
-  setsid docker-registry serve "$reg/config.yml" >"$LOGS/registry.log" 2>&1 </dev/null &
+  daemon docker-registry serve "$reg/config.yml" >"$LOGS/registry.log" 2>&1 </dev/null
   echo $! >"$RUN/registry.pid"
   wait_for 30 "the registry (see $LOGS/registry.log)" \
     sh -c "curl -s -o /dev/null -w '%{http_code}' http://$REGISTRY_ADDR/v2/ | grep -q 401"

@@ -92,7 +92,8 @@ origin=$MOL/git/myaegee.git
 if [ ! -d "$origin" ]; then
   work=$(mktemp -d "$MOL/origin.XXXXXX")
   git clone -q --branch stable "$TESTBED_ROOT/git/myaegee.git" "$work"
-  find "$work" -path "$work/.git" -prune -o -name '*.yml' -print0 \
+  # the gateway's image (Traefik) is a third-party pin: it stays where it is
+  find "$work" \( -path "$work/.git" -o -path "$work/gateways" \) -prune -o -name '*.yml' -print0 \
     | xargs -0 sed -i "s#$REGISTRY/aegee/#$REGISTRY/$NS/#"
   git -C "$work" -c user.name=molecule -c user.email=molecule@localhost \
     commit -qam "molecule: images from $REGISTRY/$NS"

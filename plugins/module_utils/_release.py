@@ -129,12 +129,12 @@ class Release:
             self._record(state, old, "unchanged", [])
             return self.result
         previously_running = {s for s in to_up if s in containers}
+        if self.lock:  # what the release waits for, into its lock (the controller shows it while it waits)
+            self.runtime.progress = switching.lock_progress(self.state, self.run_id)
         config = self._prepare(state, old, new, changed_files, to_up)
         failure = None
         try:
             if to_up:
-                if self.lock:
-                    self.runtime.progress = switching.lock_progress(self.state, self.run_id)
                 problem = self.runtime.switch(to_up, self.runtime.health_timeout(config, to_up), self.modes,
                                               _checks.container_probe(self.p, config, self.http_get))
                 switching.report(self.result, self.runtime, to_up)
@@ -163,6 +163,7 @@ class Release:
 
     def _smoke(self, services):
         """None if every check of the release passes (``_checks``: /healthcheck, browser, extra), else the reason."""
+        self.runtime.progress("running the checks of %s" % ", ".join(services))
         return _checks.run_release(self.p, services, self.result, self.http_get, self.run, self.state.dir)
 
     def _check_inputs(self, state):
@@ -273,13 +274,7 @@ class Release:
             config = self.runtime.config()
             if to_up:
                 self._switch_modes(config, to_up)
-                created = self.runtime.ensure_networks(config)
-                if created:
-                    self.result.setdefault("networks_created", []).extend(created)
-                reg = self.p.get("registry_login") or {}
-                if reg.get("username"):
-                    self.runtime.login(reg["registry"], reg["username"], reg.get("password") or "")
-                self.runtime.pull(to_up)
+                switching.prepare_project(self.runtime, config, self.p, to_up, self.result)
             return config
         except (RuntimeFailure, FileWriteError, StateError, OSError, ReleaseError) as exc:
             files.write(self.root, self.old_texts, changed_files, quiet=True)

@@ -10,12 +10,15 @@ The decision is ``_policy.switch_modes``; the switch itself is the runtime's
 (``_runtime.Runtime.switch``). Here: the modes go into the release's result
 (``services.<svc>.switch``) and its warnings (every stop-first switch, every
 service without a healthcheck), the runtime's report of each switch joins
-them, and what a switch waits for goes into the release's lock.
+them, and what a switch waits for goes into the release's lock. Before any switch, the project's shared
+pieces are in place (``prepare_project``): its external networks, and its enabled services outside the
+catalogue that do not run (the gateway the checks go through), started as ``make start`` would.
 """
 
 from __future__ import annotations
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _policy
+from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
 from ansible_collections.aegee.deploy.plugins.module_utils._state import StateError, now_iso
 
 
@@ -46,3 +49,36 @@ def lock_progress(state, run_id):
             pass  # the lock is only a window on the run: a failure to write it stops nothing
 
     return progress
+
+
+def shared_services(config, catalogue, targets, containers):
+    """Services of ``config`` outside ``catalogue`` and ``targets`` whose container does not run (sorted)."""
+    running = {c.get("Service") for c in containers if c.get("State") == "running"}
+    return sorted(s for s in (config.get("services") or {})
+                  if s not in catalogue and s not in targets and s not in running)
+
+
+def prepare_project(runtime, config, params, to_up, result):
+    """Everything a switch of ``to_up`` needs, in place before it; RuntimeFailure if a piece cannot be.
+
+    The external networks the project declares, a registry login when a user is given, the images of
+    ``to_up``, and the project's enabled services outside the catalogue that do not run (the gateway the
+    checks go through), started as ``make start`` would. Without a catalogue the release cannot tell those
+    shared pieces from the rest, and starts none.
+    """
+    created = runtime.ensure_networks(config)
+    if created:
+        result.setdefault("networks_created", []).extend(created)
+    reg = params.get("registry_login") or {}
+    if reg.get("username"):
+        runtime.login(reg["registry"], reg["username"], reg.get("password") or "")
+    runtime.progress("pulling the images of %s" % ", ".join(to_up))
+    runtime.pull(to_up)
+    catalogue = params.get("catalogue")
+    missing = shared_services(config, catalogue, params.get("targets") or (), runtime.ps()) if catalogue else []
+    if missing:
+        runtime.progress("starting %s (not running; the checks go through it)" % ", ".join(missing))
+        problem = runtime.start(missing, runtime.health_timeout(config, missing))
+        if problem is not None:
+            raise RuntimeFailure("cannot start %s, which the project needs: %s" % (", ".join(missing), problem))
+        result["shared_started"] = missing

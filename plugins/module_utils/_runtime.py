@@ -66,6 +66,13 @@ class Runtime(abc.ABC):
         """Create the external networks ``config`` declares and the host lacks; the list of names created."""
 
     @abc.abstractmethod
+    def start(self, services, timeout):
+        """Start ``services`` that do not run, leaving running ones untouched; None once healthy, else why not.
+
+        What ``make start`` does for the project's shared pieces (the gateway the checks go through).
+        """
+
+    @abc.abstractmethod
     def health_timeout(self, config, services):
         """Seconds to wait for ``services`` to become healthy, from their own healthchecks in ``config``."""
 

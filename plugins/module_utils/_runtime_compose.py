@@ -83,6 +83,11 @@ class ComposeRuntime(Runtime):
             created.append(name)
         return created
 
+    def start(self, services, timeout):
+        rc, out, err = self.compose("up", "--detach", "--no-recreate", "--wait", "--wait-timeout", str(int(timeout)),
+                                    *services, check=False)
+        return None if rc == 0 else (err or out).strip()[-OUTPUT_KEEP:]
+
     def health_timeout(self, config, services):
         return max(health_timeout((config.get("services") or {}).get(s) or {}) for s in services)
 
@@ -98,6 +103,8 @@ class ComposeRuntime(Runtime):
         modes = modes or {}
         stop_first = [s for s in services if modes.get(s) != "start-first"]
         if stop_first:
+            self._tell("%s: stop-first, waiting up to %ds for the new container(s) to turn healthy"
+                       % (", ".join(stop_first), timeout))
             start = self.start_first.clock()
             problem = self._up(stop_first, timeout)
             for svc in stop_first:

@@ -142,6 +142,9 @@ options:
         stop-first switch is warned about.
       - An entry asking for V(start-first) on a service that publishes a fixed host port or sets
         C(container_name) fails the release before any container is touched.
+      - The project's enabled services that are not in the catalogue (the gateway, a database with a pinned
+        third-party image) are never switched; one that does not run is started before the switch, as
+        C(make start) would, because the checks go through it. Without a catalogue none is started.
     type: dict
     default: {}
   smoke_timeout:
@@ -258,6 +261,19 @@ services:
 recreate:
   description: Services whose containers were (or in check mode would be) recreated.
   returned: always
+  type: list
+  elements: str
+shared_started:
+  description:
+    - Enabled services outside O(catalogue) that did not run and were started before the switch, as
+      C(make start) would (the gateway the checks go through). A running one is never touched.
+  returned: when one was started
+  type: list
+  elements: str
+  sample: [traefik]
+networks_created:
+  description: External networks the project declares that the host lacked, created before the switch.
+  returned: when one was created
   type: list
   elements: str
 release:

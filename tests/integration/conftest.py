@@ -24,6 +24,7 @@ HOSTS = {
     "production-1": ("127.0.0.3", "myaegee-production-1", "280"),
     "production-2": ("127.0.0.4", "myaegee-production-2", "380"),
 }
+# the port suffix each service used to publish (PORT_PREFIX + this); only tests that build a shape with ports use it
 SERVICE_PORT_SUFFIX = {"core": "84", "events": "85", "mailer": "86", "frontend": "80"}
 # the deploy repo's gateways service: Traefik, on <host address>:<port prefix>88
 GATEWAY_SERVICE = "traefik"
@@ -76,15 +77,14 @@ def http_json(url, timeout=5):
         return json.loads(resp.read().decode("utf-8"))
 
 
-def service_url(host, service, path="/healthcheck"):
-    addr, _project, prefix = HOSTS[host]
-    return "http://%s:%s%s%s" % (addr, prefix, SERVICE_PORT_SUFFIX[service], path)
-
-
 def gateway_url(host, service, path="/healthcheck"):
     """Where users reach ``service`` of ``host``: through the host's gateway, by its path prefix."""
     addr, _project, prefix = HOSTS[host]
     return "http://%s:%s%s%s%s" % (addr, prefix, GATEWAY_PORT_SUFFIX, GATEWAY_PATH[service], path)
+
+
+# the testbed's services publish no host port (the real shape): users and the tests reach them through the gateway
+service_url = gateway_url
 
 
 @pytest.fixture(scope="session")

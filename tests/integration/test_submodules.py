@@ -3,7 +3,7 @@
 A second origin is built with testbed/make-submodule-origin.sh (one bare repository per service folder, a bare
 deploy repo on `stable` whose service folders are git submodules), and staging-1 deploys it beside its flat
 deploy: its own deploy root, compose project, network and ports (-e overrides of aegee_deploy_repo_url,
-aegee_deploy_root, aegee_deploy_env and aegee_service_ports), so the two never meet.
+aegee_deploy_root, aegee_deploy_env and aegee_smoke_urls), so the two never meet.
 
 The tests run in order and share that deploy: the first deploy from nothing, a no-op, `make start`, an upstream
 compose change with the pins re-applied, a hand edit inside a submodule, and bad submodules (an unreachable URL,
@@ -35,7 +35,9 @@ PROJECT = "myaegee-submodules"
 NETWORK = "myaegee-submodules-net"
 PORT_PREFIX = "480"  # the flat deploys use 180, 280 and 380
 SERVICES = ["core", "events", "frontend", "mailer"]
-PORTS = {"core": 48084, "events": 48085, "mailer": 48086, "frontend": 48080}
+# the project's own gateway (started by the first deploy, as make start would): the services publish no port
+GATEWAY = "http://%s:%s88" % (ADDRESS, PORT_PREFIX)
+PATHS = {"core": "/api/core", "events": "/api/events", "mailer": "/api/mailer", "frontend": ""}
 ROOT = os.path.join(TESTBED_ROOT, "hosts", HOST, "srv", "myaegee-submodules")
 IDENT = ["-c", "user.name=Upstream", "-c", "user.email=upstream@example.org", "-c", "commit.gpgsign=false"]
 WHOLE_PIN = re.compile(r"^localhost:5000/aegee/[a-z]+:[0-9A-Za-z.+-]+@sha256:[0-9a-f]{64}$")
@@ -43,7 +45,7 @@ EXTRA = {
     "aegee_deploy_root": ROOT,
     "aegee_deploy_env": {"COMPOSE_PROJECT_NAME": PROJECT, "NETWORK_NAME": NETWORK, "BIND_IP": ADDRESS,
                          "PORT_PREFIX": PORT_PREFIX, "MYAEGEE_ENV": "staging"},
-    "aegee_service_ports": PORTS,
+    "aegee_smoke_urls": {svc: GATEWAY + path + "/healthcheck" for svc, path in PATHS.items()},
 }
 
 
@@ -102,7 +104,7 @@ def ids():
 
 
 def versions():
-    return {svc: http_json("http://%s:%d/healthcheck" % (ADDRESS, PORTS[svc]))["data"]["version"] for svc in SERVICES}
+    return {svc: http_json(GATEWAY + PATHS[svc] + "/healthcheck")["data"]["version"] for svc in SERVICES}
 
 
 def compose_file(svc):

@@ -186,7 +186,7 @@ def test_broken_frontend_page_fails_the_browser_check_and_is_restored():
     proc = playbook("deploy.yml", "-l", "staging", "-e", "service=frontend", "-e", "version=1.6.0", check=False)
     assert proc.returncode != 0
     # the container was healthy and /healthcheck answered 1.6.0: only the page itself was broken
-    assert "browser check of http://127.0.0.2:18080/ failed: missingFunction is not defined" in proc.stdout
+    assert "browser check of http://127.0.0.2:18088/ failed: missingFunction is not defined" in proc.stdout
     assert "previous version was restored" in proc.stdout
     assert versions("staging-1")["frontend"] == before
     assert history("staging-1")[-1]["result"] == "failed-restored"
@@ -194,7 +194,8 @@ def test_broken_frontend_page_fails_the_browser_check_and_is_restored():
 
 def test_extra_checks_of_the_inventory_gate_the_deploy():
     passing = json.dumps({"aegee_extra_checks": [
-        {"name": "core answers through its port", "url": "http://127.0.0.2:18084/healthcheck", "contains": "core"},
+        {"name": "core answers through the gateway", "url": "http://127.0.0.2:18088/api/core/healthcheck",
+         "contains": "core"},
         {"name": "a command on the host", "command": ["test", "-d", root("staging-1")]},
     ]})
     proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2", "-e", passing, "-v")

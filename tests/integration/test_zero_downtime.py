@@ -1,15 +1,14 @@
 """Zero-downtime (start-first) releases through the real traffic path: no request fails, counted.
 
-The deploy repo's services are put in the real shape for this module (a
-commit to the testbed's origin: each exposes its port on the project network,
-none publishes a host port) and the checks reach them through staging's
-gateway; the module puts the ports back at its end. During a start-first
-deploy, a rollback and a failed (restored) deploy, a bounded loopback load
-(``benchmarks/downtime.Load``: 50 requests/s, at most 120 s) goes through the
-gateway, and every request must succeed. The requests are counted, not timed.
-After each release: one container per service, of the version its compose
-file pins, and a plain ``up -d`` on the host (what ``make start`` runs)
-recreates nothing.
+The testbed's deploy repo is in the real shape (each service exposes its port
+on the project network, none publishes a host port) and the checks reach the
+services through staging's gateway, which the first deploy starts. During a
+start-first deploy, a rollback and a failed (restored) deploy, a bounded
+loopback load (``benchmarks/downtime.Load``: 50 requests/s, at most 120 s)
+goes through the gateway, and every request must succeed. The requests are
+counted, not timed. After each release: one container per service, of the
+version its compose file pins, and a plain ``up -d`` on the host (what
+``make start`` runs) recreates nothing.
 """
 
 from __future__ import annotations
@@ -20,34 +19,22 @@ import sys
 import time
 
 import pytest
-from conftest import HOSTS, REPO_ROOT, gateway_url, http_json, playbook, run
-from hostview import containers, pinned, publish, root, start_gateway
+from conftest import REPO_ROOT, gateway_url, http_json, playbook, run
+from hostview import containers, pinned, publish, root
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "benchmarks"))
-from _testbed import ports_back, real_shape_origin, real_shape_vars  # noqa: E402 - the benchmarks' one copy
 from downtime import Load  # noqa: E402 - the benchmark's load generator
 
 HOST, PROJECT = "staging-1", "myaegee-staging"
-pytestmark = pytest.mark.usefixtures("real_shape")
+pytestmark = pytest.mark.usefixtures("staging")
 
 
 @pytest.fixture(scope="module")
-def real_shape(testbed, tmp_path_factory):
-    """Origin in the real shape (expose only), the checks through the gateway; the ports come back at the end."""
-    playbook("deploy.yml", "-l", "staging")  # the checkout, and what a host runs before the gateway starts
-    start_gateway(HOST)
-    work = str(tmp_path_factory.mktemp("origin") / "work")
-    real_shape_origin(work)
-    extra = tmp_path_factory.mktemp("vars") / "real-shape.json"
-    extra.write_text(json.dumps(real_shape_vars(*HOSTS[HOST][::2])))
-    args = ["-l", "staging", "-e", "@%s" % extra]
-    try:
-        playbook("deploy.yml", *args)  # every service's compose file changed: each one switches
-        playbook("deploy.yml", *args, "-e", "service=core", "-e", "version=1.4.2")
-        yield args
-    finally:
-        ports_back(work)
-    playbook("deploy.yml", "-l", "staging")  # the ports are back on every service (stop-first)
+def staging(testbed):
+    """Staging deployed, core at 1.4.2; the playbooks' arguments of the tests."""
+    playbook("deploy.yml", "-l", "staging")
+    playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2")
+    return ["-l", "staging"]
 
 
 def under_load(cmd_args, playbook_name="deploy.yml", expect_failure=False):
@@ -77,26 +64,26 @@ def containers_all():
              .get("com.docker.compose.service"), "State": r["State"]} for r in rows]
 
 
-def test_a_start_first_deploy_drops_no_request(real_shape):
-    requests, failed, out = under_load([*real_shape, "-e", "service=core", "-e", "version=1.5.0"])
+def test_a_start_first_deploy_drops_no_request(staging):
+    requests, failed, out = under_load([*staging, "-e", "service=core", "-e", "version=1.5.0"])
     assert requests > 50 and failed == 0, (requests, failed)
     assert "core: start-first (the new container starts beside the old one), healthy after" in out
     assert_one_container_pinned("1.5.0")
     assert containers(PROJECT)["core"]["State"] == "running"
 
 
-def test_a_start_first_rollback_drops_no_request(real_shape):
-    requests, failed, _out = under_load([*real_shape, "-e", "service=core", "-e", "version=1.4.2",
+def test_a_start_first_rollback_drops_no_request(staging):
+    requests, failed, _out = under_load([*staging, "-e", "service=core", "-e", "version=1.4.2",
                                          "-e", "reason=zero-downtime test"], "rollback.yml")
     assert requests > 50 and failed == 0, (requests, failed)
     assert_one_container_pinned("1.4.2")
 
 
-def test_a_failed_start_first_deploy_drops_no_request_and_leaves_the_old_container(real_shape):
+def test_a_failed_start_first_deploy_drops_no_request_and_leaves_the_old_container(staging):
     never = "1.6.0-never.%d" % (int(time.time()) % 100000)
     publish("core", never, latest="no", broken="health")
     old = containers(PROJECT)["core"]["ID"]
-    requests, failed, out = under_load([*real_shape, "-e", "service=core", "-e", "version=%s" % never],
+    requests, failed, out = under_load([*staging, "-e", "service=core", "-e", "version=%s" % never],
                                        expect_failure=True)
     assert requests > 50 and failed == 0, (requests, failed)
     assert "did not become healthy" in out

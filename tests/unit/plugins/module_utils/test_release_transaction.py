@@ -95,7 +95,8 @@ class FakeRuntime(Runtime):
                 documents.append((name, handle.read()))
         sources, _problems = _compose.image_sources(documents)
         for svc in services:
-            self.docker.containers[svc] = {"Service": svc, "ID": "id-" + svc, "Image": sources[svc]["image"],
+            image = sources[svc]["image"] if svc in sources else svc  # a shared service: a third-party image
+            self.docker.containers[svc] = {"Service": svc, "ID": "id-" + svc, "Image": image,
                                            "State": state}
 
     def diagnose(self):
@@ -110,6 +111,12 @@ class FakeRuntime(Runtime):
 
     def ensure_networks(self, config):
         return self._call("ensure_networks") or []
+
+    def start(self, services, timeout):
+        problem = self._call("start", list(services))
+        if problem is None:
+            self._up(services)
+        return problem
 
     def health_timeout(self, config, services):
         return 42
@@ -274,6 +281,43 @@ def test_a_failure_before_the_switch_touches_no_container_and_puts_the_files_bac
     assert not any(call[0] in ("switch", "restore", "remove") for call in docker.calls)
     assert docker.runs()["core"] == OLD and read(root, CORE_FILE) == before
     assert history(root)[-1]["result"] == "failed-unchanged" and state(root)["current"]["core"]["version"] == "1.4.2"
+
+
+def shared_project(docker, state="exited"):
+    """The project has a gateway outside the catalogue (in ``state``; None: never started)."""
+    docker.config = {"services": {"core": {}, "events": {}, "traefik": {}}, "networks": {}}
+    if state:
+        docker.containers["traefik"] = {"Service": "traefik", "ID": "id-traefik", "Image": "traefik", "State": state}
+    return {"core": {"image": "aegee/core"}, "events": {"image": "aegee/events"}}
+
+
+@pytest.mark.parametrize("state", [None, "exited"])
+def test_a_shared_service_that_does_not_run_is_started_after_the_pull_and_before_the_switch(root, docker, state):
+    result = release(root, docker, catalogue=shared_project(docker, state)).execute()
+    names = [call[0] for call in docker.calls]
+    assert names.index("pull") < names.index("start") < names.index("switch")
+    assert ("start", ["traefik"]) in docker.calls and result["shared_started"] == ["traefik"]
+    assert docker.containers["traefik"]["State"] == "running"
+
+
+def test_a_running_shared_service_is_left_alone_and_without_a_catalogue_none_is_started(root, docker):
+    result = release(root, docker, catalogue=shared_project(docker, "running")).execute()
+    assert "start" not in [call[0] for call in docker.calls] and "shared_started" not in result
+    docker.calls.clear()
+    shared_project(docker, "exited")
+    release(root, docker, "1.6.0").execute()
+    assert "start" not in [call[0] for call in docker.calls]
+
+
+def test_a_shared_service_that_cannot_start_stops_the_release_before_any_switch(root, docker):
+    before = read(root, CORE_FILE)
+    docker.breaks = {"start": "pull access denied for traefik"}
+    with pytest.raises(ReleaseError) as exc:
+        release(root, docker, catalogue=shared_project(docker)).execute()
+    assert str(exc.value) == ("deploy stopped before touching any running container: cannot start traefik, which "
+                              "the project needs: pull access denied for traefik. The compose files are as they were.")
+    assert not any(call[0] in ("switch", "restore", "remove") for call in docker.calls)
+    assert docker.runs()["core"] == OLD and read(root, CORE_FILE) == before
 
 
 def test_start_first_on_a_service_with_a_fixed_port_is_refused_before_any_container_is_touched(root, docker):

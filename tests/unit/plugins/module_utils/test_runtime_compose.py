@@ -71,6 +71,14 @@ def test_switch_and_restore_say_what_compose_said_when_it_fails(step):
     assert problem.endswith("container core is unhealthy") and len(problem) == 1500
 
 
+def test_start_leaves_running_containers_as_they_are_and_says_why_it_failed():
+    rt, run = runtime()
+    assert rt.start(["traefik"], 30.9) is None
+    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-recreate", "--wait", "--wait-timeout", "30", "traefik"]]
+    rt, _run = runtime(default=(1, "", "pull access denied for traefik\n"))
+    assert rt.start(["traefik"], 30) == "pull access denied for traefik"
+
+
 def test_restore_waits_with_its_own_timeout():
     rt, run = runtime()
     assert rt.restore(["core"], 120) is None
