@@ -63,8 +63,8 @@ def read(path, what="aegee_browser_scenarios"):
                 compile(text, full, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
                 line = getattr(exc, "lineno", None)
-                problems.append("%s: %s%s does not compile: %s" % (what, full, " line %s" % line if line else "",
-                                                                    getattr(exc, "msg", None) or exc))
+                where = "%s line %s" % (full, line) if line else full
+                problems.append("%s: %s does not compile: %s" % (what, where, getattr(exc, "msg", None) or exc))
         files[rel] = text
     if not problems:
         problems = ["%s: %s %s" % (what, path, problem) for problem in _scenarios.file_problems(files)]
