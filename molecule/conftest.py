@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from docker_ps import by_service, ps_argv  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVICES = ("core", "events", "frontend", "mailer")
+# the deploy repo's gateway (Traefik, not in the catalogue): the first deploy starts it, no release touches it
+GATEWAY = "traefik"
 IMAGE = "localhost:5000/aegee-mol/%s"
 INVENTORY = os.environ.get(
     "MOLECULE_AEGEE_INVENTORY", os.path.join(os.path.dirname(os.path.abspath(__file__)), "inventory")
@@ -37,6 +39,10 @@ class Node:
         self.project = "aegee-test-mol-%s" % self.name
 
     def containers(self):
+        """Running and stopped containers of the host's released services, by compose service (not the gateway)."""
+        return {svc: c for svc, c in self.all_containers().items() if svc != GATEWAY}
+
+    def all_containers(self):
         """Running and stopped containers of the host's project, by compose service."""
         argv = ps_argv(self.project, no_trunc=True)
         return by_service(self.host.check_output(" ".join(shlex.quote(arg) for arg in argv)))
@@ -100,3 +106,5 @@ def assert_runs(node, versions):
         assert c["Image"] == pin, (c["Image"], pin)
         assert node.running_version(service) == version
     assert not node.host.file(node.root + "/.aegee/lock").exists, "a lock was left behind"
+    gateway = node.all_containers()[GATEWAY]  # the checks went through it
+    assert gateway["State"] == "running" and gateway["Status"].endswith("(healthy)"), gateway["Status"]

@@ -23,7 +23,6 @@ from hostview import (
     SERVICES,
     assert_consistent,
     compose_path,
-    containers,
     deploy_fresh,
     history,
     ids,
@@ -33,6 +32,8 @@ from hostview import (
     state_dir,
     versions,
 )
+
+from ansible_collections.aegee.deploy.tests.support.docker_ps import SERVICE_LABEL, labels, ps_argv
 
 STAGING = "staging-1"
 PRODUCTION = ("production-1", "production-2")
@@ -92,9 +93,14 @@ def start_deploy(*args):
 
 
 def new_container_of(host, svc, version):
-    """True once the service's container runs ``version`` (created by compose up, maybe not healthy yet)."""
-    c = containers(HOSTS[host][1]).get(svc)
-    return bool(c) and c["Image"].split("@")[0].endswith(":" + version)
+    """True once a container of the service runs ``version`` (created by compose up, maybe not healthy yet).
+
+    A start-first switch runs the new container beside the old one: any of the service's containers counts.
+    """
+    out = run(ps_argv(HOSTS[host][1], no_trunc=True)).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return any(labels(c).get(SERVICE_LABEL) == svc and c["Image"].split("@")[0].endswith(":" + version)
+               for c in rows)
 
 
 def other_version(host, svc, choices=("1.4.1", "1.4.2", "1.5.0")):
@@ -332,8 +338,14 @@ def test_a_failed_restore_is_loud_recorded_and_unlocked(testbed, reliability):
     pin = open(compose_path(STAGING, "frontend")).read()
     image = [line.split("image:", 1)[1].strip() for line in pin.splitlines() if "image:" in line][0]
     faults.delete_from_registry(testbed, "frontend", "1.7.0")
-    # while 1.8.0 starts (and fails its healthcheck), a prune removes the 1.7.0 image nothing uses any more
-    deploy = start_deploy("-l", "staging", "-e", "service=frontend", "-e", "version=1.8.0")
+    # A start-first switch never stops the old container before the new one is healthy, so a version that
+    # never turns healthy cannot need a restore: this row forces the stop-first switch (the catalogue's
+    # `switch: stop-first`), where the old container is gone while 1.8.0 starts and fails its healthcheck,
+    # and a prune removes the 1.7.0 image that nothing runs any more.
+    catalogue = {svc: {"image": "localhost:5000/aegee/%s" % svc} for svc in SERVICES}
+    catalogue["frontend"]["switch"] = "stop-first"
+    deploy = start_deploy("-l", "staging", "-e", "service=frontend", "-e", "version=1.8.0",
+                          "-e", json.dumps({"aegee_services": catalogue}))
     faults.wait_until(lambda: new_container_of(STAGING, "frontend", "1.8.0"), "the new frontend container")
     pruned = faults.remove_image(image.split("@")[0])
     assert pruned.returncode == 0, pruned.stderr
