@@ -62,8 +62,9 @@ def read(path, what="aegee_browser_scenarios"):
             try:
                 compile(text, full, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
-                line = getattr(exc, "lineno", None)
-                where = "%s line %s" % (full, line) if line else full
+                where = full
+                if getattr(exc, "lineno", None):
+                    where = "%s line %s" % (full, exc.lineno)
                 problems.append("%s: %s does not compile: %s" % (what, where, getattr(exc, "msg", None) or exc))
         files[rel] = text
     if not problems:
