@@ -14,13 +14,14 @@ NEVER_HEALTHY ?=
 export AEGEE_RELIABILITY_DIR := $(CURDIR)/build/reliability
 
 .PHONY: help install testbed-up testbed-down testbed-publish testbed-check-clean \
-        demo test unit integration molecule soak reliability lint galaxy-import sanity bench downtime build clean
+        demo test unit integration molecule soak reliability lint galaxy-import sanity bench bench-browser downtime build clean
 
 help:
 	@echo "make demo          bring the testbed up, deploy staging, promote to production"
 	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
 	@echo "make testbed-up | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
-	@echo "                   [START_DELAY=5 (boots 5 s late)] [NEVER_HEALTHY=1]"
+	@echo "                   [START_DELAY=5 (boots 5 s late)] [NEVER_HEALTHY=1] [BROKEN=health|page|api]"
+	@echo "make bench-browser what the browser scenarios add to a release (testbed up)"
 	@echo "make downtime      failed requests through staging's gateway during releases (testbed up)"
 	@echo "make unit | integration | molecule | lint | galaxy-import | sanity | bench | build"
 	@echo "make soak [CYCLES=40] [SEED=n]   deploy/rollback cycles with random faults (testbed up)"
@@ -38,7 +39,7 @@ testbed-check-clean:
 	@testbed/check-clean.sh
 
 testbed-publish:
-	@LATEST=$(LATEST) START_DELAY=$(START_DELAY) NEVER_HEALTHY=$(NEVER_HEALTHY) testbed/publish.sh "$(SERVICE)" "$(VERSION)"
+	@LATEST=$(LATEST) START_DELAY=$(START_DELAY) NEVER_HEALTHY=$(NEVER_HEALTHY) BROKEN=$(BROKEN) testbed/publish.sh "$(SERVICE)" "$(VERSION)"
 
 # ends with the promotion's release summary and where the status page is (status.yml writes it quietly
 # after the promotion; its table: ansible-playbook playbooks/status.yml)
@@ -99,6 +100,11 @@ sanity: install
 
 bench: testbed-up
 	python benchmarks/deploy_speed.py $(or $(ROUNDS),3)
+
+# What the browser scenarios (the deploy repo's three) add to a release of core
+# on staging: medians with and without the gate (target: at most 10 s more).
+bench-browser: testbed-up
+	python benchmarks/browser_gate.py $(or $(ROUNDS),3)
 
 # Requests through staging's gateway while releases run: failed requests,
 # the longest gap between successes, release time (a benchmark, not a test).

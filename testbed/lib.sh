@@ -61,6 +61,18 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 
 registry_password() { cat "$TESTBED_ROOT/registry/password"; }
 
+# The test account of the browser scenarios (core's login): user tester, a
+# password generated once (in a real inventory: vault). Images hold its sha256.
+BROWSER_USER=tester
+browser_password() {
+  local file=$TESTBED_ROOT/browser/password
+  if [ ! -s "$file" ]; then
+    mkdir -p "$TESTBED_ROOT/browser"
+    (umask 077; head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  fi
+  tr -d '\n' <"$file"
+}
+
 docker_up() { docker info >/dev/null 2>&1; }
 
 export DOCKER_BUILDKIT=0

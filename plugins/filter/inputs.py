@@ -24,7 +24,9 @@ from ansible_collections.aegee.deploy.plugins.plugin_utils import _inputs
 READ = ("aegee_services", "aegee_deploy_root", "aegee_deploy_repo_url", "aegee_deploy_repo_branch",
         "aegee_environment", "aegee_promote_from", "aegee_registry", "aegee_registry_username", "group_names",
         "aegee_service_ports", "aegee_smoke_urls", "aegee_deploy_env", "aegee_state_dir", "aegee_follow_branches",
-        "aegee_extra_checks", "aegee_browser_checks", "aegee_browser_python")
+        "aegee_extra_checks", "aegee_browser_checks", "aegee_browser_python", "aegee_browser_scenarios",
+        "aegee_browser_markers", "aegee_browser_base_url", "aegee_browser_timeout", "aegee_browser_suite_timeout",
+        "aegee_browser_retries")
 
 
 def input_problems(values, catalogue=None, prefix="", empty_is_default=False):
@@ -50,6 +52,21 @@ def _first_line(exc):
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
+def _account_shape(hv, host, problems, reported):
+    """The test account of the browser scenarios with its values replaced by whether they are set (read only when
+    the scenarios are on: its password comes from vault or a lookup)."""
+    try:
+        account = hv["aegee_browser_account"]
+        if not isinstance(account, Mapping):
+            return account if isinstance(account, (str, list, int)) else str(type(account).__name__)
+        return {str(k): ("********" if account[k] else "") if isinstance(account[k], str) else account[k]
+                for k in account}
+    except (AnsibleError, UndefinedError) as exc:
+        problems.append("aegee_browser_account of %s cannot be used: %s" % (host, _first_line(exc.__cause__ or exc)))
+        reported.add((host, "aegee_browser_account"))
+        return None
+
+
 def _read(hostvars, host, problems, reported):
     found = {}
     try:
@@ -69,6 +86,8 @@ def _read(hostvars, host, problems, reported):
         # whether they are set, without keeping (or, for the password, decrypting) their values
         found["aegee_registry_username"] = bool(found.get("aegee_registry_username"))
         found["aegee_registry_password"] = "aegee_registry_password" in hv
+        if found.get("aegee_browser_scenarios") and "aegee_browser_account" in hv:
+            found["aegee_browser_account"] = _account_shape(hv, host, problems, reported)
     except (AnsibleError, KeyError) as exc:
         problems.append("the variables of %s cannot be read: %s" % (host, _first_line(exc)))
     return found

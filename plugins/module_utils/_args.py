@@ -71,6 +71,21 @@ def deploy_root_spec():
     }
 
 
+def scenario_spec():
+    """The browser scenarios a module runs on the host, and the browser (doc fragment ``aegee.deploy.scenarios``)."""
+    return {
+        "scenarios": {"type": "dict", "default": {}},
+        "scenario_markers": {"type": "str", "default": ""},
+        "scenario_base_url": {"type": "str"},
+        "scenario_account": {"type": "dict", "no_log": True},
+        "scenario_timeout": {"type": "int", "default": 30},
+        "scenario_suite_timeout": {"type": "int", "default": 300},
+        "scenario_retries": {"type": "int", "default": 1, "choices": [0, 1]},
+        "browser_python": {"type": "str", "default": "python3"},
+        "browser_executable": {"type": "path", "default": "/usr/bin/chromium"},
+    }
+
+
 def is_state_dir(value):
     """Whether ``value`` can be a ``state_dir``: a folder inside the root (relative, no ``..``, not the root itself)."""
     return (isinstance(value, str) and not value.startswith("/") and ".." not in value.split("/")

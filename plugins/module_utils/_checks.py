@@ -13,6 +13,9 @@
 * ``command``: a command run on the host (a list of arguments, or a string for ``/bin/sh -c``); passes on exit 0.
 * ``browser``: a page loaded in headless Chromium (``_browser``); passes when it loads without an error and its
   ``selector`` element contains ``expect``.
+* ``scenarios``: the browser scenarios (pytest + Playwright files, ``_scenarios``) run against the gateway;
+  passes when every selected scenario passes (a pass on the retry is flaky, and passes). Its report (what ran,
+  the evidence folder) goes into the context's ``reports``.
 
 A kind's ``validate(check)`` is pure and returns the problems (the callers name the check); its
 ``run(check, ctx)`` returns None when the check passes, else the reason. ``Context`` is all a runner reaches:
@@ -35,7 +38,7 @@ import time
 from collections import namedtuple
 from collections.abc import Mapping
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _browser, _policy
+from ansible_collections.aegee.deploy.plugins.module_utils import _browser, _policy, _scenarios
 
 HTTP_TIMEOUT = 5  # seconds for one request of a release check
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -48,8 +51,10 @@ class Context:
     """What a check runs with. ``timeout``: seconds the checks may take (the deadline starts now)."""
 
     def __init__(self, http_get=None, run=None, timeout=30, state_dir=None, browser_python=None,
-                 browser_executable=None, clock=None, sleep=None):
+                 browser_executable=None, clock=None, sleep=None, run_id=None):
         self.http_get, self.run = http_get, run
+        self.run_id = run_id or "checks"
+        self.reports = {}
         self.timeout = float(timeout)
         self.state_dir = state_dir
         self.browser_python = browser_python or "python3"
@@ -260,12 +265,56 @@ def _run_browser(check, ctx):
     return _browser.run_check(ctx.run, ctx.state_dir, ctx.browser_python, spec)
 
 
+# --------------------------------------------------------------- scenarios
+def _whole(value):
+    """``value`` as a whole number (``-e`` gives texts such as ``"30"``), else None."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _seconds(check, key, low, high):
+    value = check.get(key)
+    if value is None or (_whole(value) is not None and low <= _whole(value) <= high):
+        return []
+    return ["%s %s is not a whole number of seconds from %d to %d" % (key, _shown(value), low, high)]
+
+
+def _validate_scenarios(check):
+    problems = ["scenarios " + p for p in _scenarios.file_problems(check.get("files"))]
+    problems += _string(check, "markers") + _seconds(check, "timeout", 1, 3600)
+    problems += _seconds(check, "suite_timeout", 1, 86400)
+    if check.get("base_url") is not None:
+        problems += ["base_url: " + p for p in _url({"url": check["base_url"]})]
+    if check.get("retries") is not None and _whole(check["retries"]) not in (0, 1):
+        problems.append("retries %s is not 0 or 1" % _shown(check.get("retries")))
+    if check.get("account") is not None and not isinstance(check["account"], Mapping):
+        problems.append("account is %s, not a mapping with username and password" % _type(check["account"]))
+    return problems
+
+
+def scenario_check(params):
+    """The ``scenarios`` check of a module's parameters (``_args.scenario_spec``)."""
+    return {"kind": "scenarios", "files": params.get("scenarios"), "markers": params.get("scenario_markers"),
+            "base_url": params.get("scenario_base_url"), "account": params.get("scenario_account"),
+            "timeout": params.get("scenario_timeout"), "suite_timeout": params.get("scenario_suite_timeout"),
+            "retries": params.get("scenario_retries", 1)}
+
+
+def _run_scenarios(check, ctx):
+    spec = dict(check, python=ctx.browser_python, executable=ctx.browser_executable)
+    report, problem = _scenarios.run_suite(ctx.run, ctx.state_dir, ctx.run_id, spec)
+    ctx.reports["scenarios"] = report
+    return problem
+
+
 Kind = namedtuple("Kind", "validate run")
 KINDS = {
     "healthcheck": Kind(_validate_healthcheck, _run_healthcheck),
     "url": Kind(_validate_url, _run_url),
     "command": Kind(_validate_command, _run_command),
     "browser": Kind(_validate_browser, _run_browser),
+    "scenarios": Kind(_validate_scenarios, _run_scenarios),
 }
 
 
@@ -359,10 +408,11 @@ def inventory_problems(hostvars, skip=()):
 # -------------------------------------------------------- the release gate
 def release_checks(params, services):
     """The checks of a release of ``services`` (compose_release's parameters), in the order they run: each
-    service's ``/healthcheck``, each service's browser check, then the extra checks of the inventory.
+    service's ``/healthcheck``, each service's browser check, the extra checks of the inventory, then the browser
+    scenarios (``scenarios``: their files; ``scenario_*``: how they run).
 
-    Each is a check of its kind plus ``report`` (``smoke``, ``browser`` or ``extra``), ``service`` or ``name``,
-    and ``problems`` (a malformed check fails with them instead of running).
+    Each is a check of its kind plus ``report`` (``smoke``, ``browser``, ``extra`` or ``scenarios``), ``service``
+    or ``name``, and ``problems`` (a malformed check fails with them instead of running).
     """
     targets = params.get("targets") or {}
 
@@ -386,6 +436,9 @@ def release_checks(params, services):
         kind, _problem = extra_kind(given)
         checks.append(dict(given, kind=kind, report="extra", name=given.get("name") or "check %d" % number,
                            problems=_extra_problems(entry)))
+    if params.get("scenarios"):
+        check = scenario_check(params)
+        checks.append(dict(check, report="scenarios", name="browser scenarios", problems=_validate_scenarios(check)))
     return checks
 
 
@@ -411,18 +464,23 @@ FAILURE = {
     "smoke": lambda check, reason: "%s: GET %s: %s" % (check["service"], check["url"], reason),
     "browser": lambda check, reason: "%s: %s" % (check["service"], reason),
     "extra": lambda check, reason: "extra check %r failed: %s" % (check["name"], reason),
+    "scenarios": lambda check, reason: reason,
 }
 
 
 def run_release(params, services, result, http_get, run_command, state_dir):
     """Run the release checks of ``services`` in order, stopping at the first failure: None when all pass,
     else the failure. Fills ``result["services"][svc]["smoke"]`` and ``["browser"]`` (``ok`` or the reason),
-    and ``result["extra_checks"]`` (a list of {name, result}), once the per-service checks passed."""
+    ``result["extra_checks"]`` (a list of {name, result}), once the per-service checks passed, and
+    ``result["scenarios"]`` (``_scenarios.run_suite``'s report) when the scenarios ran."""
     ctx = Context(http_get, run_command, params.get("smoke_timeout", 30), state_dir=state_dir,
-                  browser_python=params.get("browser_python"), browser_executable=params.get("browser_executable"))
+                  browser_python=params.get("browser_python"), browser_executable=params.get("browser_executable"),
+                  run_id=params.get("run_id"))
     for check in release_checks(params, services):
         reason = "; ".join(check["problems"]) or KINDS[check["kind"]].run(check, ctx)
-        if check["report"] == "extra":
+        if check["report"] == "scenarios":
+            result["scenarios"] = ctx.reports.get("scenarios") or {"result": "failed", "problems": check["problems"]}
+        elif check["report"] == "extra":
             result.setdefault("extra_checks", []).append({"name": check["name"], "result": reason or "ok"})
         else:
             result["services"][check["service"]][check["report"]] = reason or "ok"

@@ -335,7 +335,7 @@ def unrestored_state(state, services, targets, managed, *, run_id, now, actor=No
 
 
 def history_entry(params, services, result, *, run_id, started, now, recreated, repo=None, failure=None,
-                  evidence=None, restore_error=None, running=None, recovered_lock=None):
+                  evidence=None, restore_error=None, running=None, recovered_lock=None, scenarios=None):
     """The history line of a release: who, what (``services``: the release's per-service report), how it ended.
 
     A service's ``source`` (when the report has one) is where its compose definition came from:
@@ -367,9 +367,18 @@ def history_entry(params, services, result, *, run_id, started, now, recreated, 
         entry["running"] = running
     if recovered_lock:
         entry["recovered_lock"] = recovered_lock
+    if scenarios:
+        entry["scenarios"] = scenario_summary(scenarios)
     if params.get("reason"):
         entry["reason"] = params["reason"]
     return entry
+
+
+def scenario_summary(report):
+    """What the history keeps of a run of the browser scenarios: the verdict, what ran, where the evidence is."""
+    return {"result": report.get("result"), "markers": report.get("markers"), "evidence": report.get("evidence"),
+            "ran": report.get("ran") or [], "failed": report.get("failed") or [], "flaky": report.get("flaky") or [],
+            "seconds": report.get("seconds")}
 
 
 # ------------------------------------------------------------------ rollback

@@ -52,10 +52,10 @@ class Release:
         self.p = params
         self.timings = []
 
-        def timed(argv, cwd=None, data=None):
+        def timed(argv, cwd=None, data=None, **env):
             start = time.time()
             try:
-                return run(argv, cwd=cwd, data=data)
+                return run(argv, cwd=cwd, data=data, **env)
             finally:
                 words = [a for a in argv if not a.startswith("-") and "/" not in a][:4]
                 self.timings.append("%.2fs %s" % (time.time() - start, " ".join(words)))
@@ -70,7 +70,7 @@ class Release:
         self.state = HostState(os.path.join(self.root, params.get("state_dir") or STATE_DIR_NAME))
         self.result = {"changed": False, "services": {}, "diff": [], "warnings": self.state.warnings,
                        "timings": self.timings}
-        self.run_id = params.get("run_id") or uuid.uuid4().hex[:12]
+        self.run_id = params["run_id"] = params.get("run_id") or uuid.uuid4().hex[:12]
         self.lock = None
 
     def execute(self):
@@ -324,7 +324,7 @@ class Release:
         entry = _policy.history_entry(p, self.result["services"], result, run_id=self.run_id, now=now,
                                       started=(self.lock or {}).get("time"), recreated=touched,
                                       repo=self.result.get("repo"), recovered_lock=self.result.get("recovered_lock"),
-                                      **details)
+                                      scenarios=self.result.get("scenarios"), **details)
         state, warnings = _policy.recorded_state(state, result, p["targets"], managed, run_id=self.run_id, now=now,
                                                  action=p.get("action", "deploy"), actor=p.get("actor"),
                                                  reason=p.get("reason"), mark_bad=p.get("mark_bad"),

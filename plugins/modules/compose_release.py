@@ -16,7 +16,8 @@ description:
     pins the images of the target services to the exact version and digest, validates the whole compose project,
     pulls the new images while everything still runs, brings up only the services that change, waits for their
     health (the timeout comes from each service's own healthcheck and the wait stops early on C(unhealthy)),
-    and finally checks each service's C(/healthcheck) URL for C(success=true) and the deployed version.
+    and finally checks each service's C(/healthcheck) URL for C(success=true) and the deployed version, then the
+    browser checks, the extra checks and, last, the browser scenarios (O(scenarios)).
   - On success the release is recorded in the host's history (who, when, from and to per service, digests) and the
     versions are marked verified for this host.
   - If anything fails after the first write, the previous pins and containers are restored and checked, the failed
@@ -44,6 +45,7 @@ requirements:
 extends_documentation_fragment:
   - aegee.deploy.deploy_root
   - aegee.deploy.registry
+  - aegee.deploy.scenarios
   - aegee.deploy.attributes
 attributes:
   check_mode:
@@ -167,14 +169,6 @@ options:
     type: list
     elements: dict
     default: []
-  browser_python:
-    description: A Python on the host that has Playwright (C(pip install playwright); no browser download needed).
-    type: str
-    default: python3
-  browser_executable:
-    description: The Chromium the checks launch (Debian's C(chromium) package).
-    type: path
-    default: /usr/bin/chromium
   lock_ttl:
     description:
       - Seconds after which the lock counts as stale when its process cannot be checked.
@@ -324,6 +318,23 @@ evidence:
   description: On failure, C(docker compose ps), the health log and the last log lines of the failed services.
   returned: on failure
   type: str
+scenarios:
+  description:
+    - How the browser scenarios went, when they ran; C(result) is V(passed), V(flaky) (a scenario passed on its
+      retry) or V(failed); C(ran) the scenarios that ran (selected by C(markers)); C(evidence) the folder on the host
+      with C(report.json) and, per failing attempt, the screenshot, trace and console errors.
+    - Each entry of C(tests) has the scenario's C(id), C(outcome), C(markers), C(seconds) and, when it failed,
+      C(step) (the failing line of the scenario), C(error), C(console), C(screenshots), C(trace).
+  returned: when the scenarios ran
+  type: dict
+  sample:
+    result: failed
+    markers: ""
+    evidence: /srv/myaegee/.aegee/evidence/3f2a9c1d0b7e
+    ran: ["test_events.py::test_the_events_page_lists_the_events"]
+    failed: ["test_events.py::test_the_events_page_lists_the_events"]
+    flaky: []
+    seconds: 6.1
 """
 
 import signal
@@ -336,6 +347,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._args import (
     deploy_root_spec,
     registry_login,
     registry_login_spec,
+    scenario_spec,
 )
 from ansible_collections.aegee.deploy.plugins.module_utils._compose import ComposeError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
@@ -385,6 +397,7 @@ def _follow_branches(module):
 def main():
     argument_spec = deploy_root_spec()
     argument_spec.update(registry_login_spec())
+    argument_spec.update(scenario_spec())
     argument_spec.update(
         repo_url=dict(type="str", required=True),
         branch=dict(type="str", required=True),
@@ -403,8 +416,6 @@ def main():
         smoke_timeout=dict(type="int", default=30),
         browser_checks=dict(type="dict", default={}),
         extra_checks=dict(type="list", elements="dict", default=[]),
-        browser_python=dict(type="str", default="python3"),
-        browser_executable=dict(type="path", default="/usr/bin/chromium"),
         lock_ttl=dict(type="int", default=900),
         lock_wait=dict(type="int", default=0),
         break_stale_lock=dict(type="bool", default=False),
@@ -431,9 +442,9 @@ def main():
     if login:
         p["registry_login"] = login
 
-    def run(argv, cwd=None, data=None):
+    def run(argv, cwd=None, data=None, env=None):
         return module.run_command(
-            argv, cwd=cwd, data=data, binary_data=data is not None, environ_update={"LC_ALL": "C"}
+            argv, cwd=cwd, data=data, binary_data=data is not None, environ_update=dict(env or {}, LC_ALL="C")
         )
 
     release = Release(p, run, http_get, check_mode=module.check_mode)
@@ -445,7 +456,8 @@ def main():
     except ReleaseError as exc:
         module.fail_json(msg=str(exc), services=release.result.get("services"),
                          evidence=exc.details.get("evidence"), result=exc.details.get("result"),
-                         release=release.result.get("release"), warnings_list=release.result["warnings"])
+                         release=release.result.get("release"), warnings_list=release.result["warnings"],
+                         scenarios=release.result.get("scenarios"))
     except LockHeld as exc:
         module.fail_json(msg=str(exc), lock=exc.holder)
     except (RepoError, StateError, ComposeError, RuntimeFailure, DotenvError, FileWriteError) as exc:

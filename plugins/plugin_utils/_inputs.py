@@ -27,6 +27,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _poli
 from ansible_collections.aegee.deploy.plugins.module_utils._args import is_state_dir
 from ansible_collections.aegee.deploy.plugins.module_utils._names import BRANCH_RE, SERVICE_RE, SERVICE_RULE
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import RegistryError, parse_reference
+from ansible_collections.aegee.deploy.plugins.plugin_utils import _scenario_files
 
 # a version is a Docker tag: at most 128 characters
 VERSION_MAX = 128
@@ -416,6 +417,8 @@ def check_inventory(hostvars, hosts, groups=None, need=None, one_environment=Fal
                     add("%s %s" % (name, problem), host)
         # the checks of the release (aegee_extra_checks, aegee_browser_checks, aegee_browser_python): _checks
         for problem in _checks.inventory_problems(hv, skip={name for h, name in reported if h == host}):
+            add(problem, host)
+        for problem in _scenario_files.inventory_problems(hv):  # the browser scenarios: read and compiled here
             add(problem, host)
         if hv.get("aegee_registry_username") and not hv.get("aegee_registry_password"):
             add("aegee_registry_username is set but aegee_registry_password is not: set the password (from vault)",

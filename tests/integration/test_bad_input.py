@@ -351,6 +351,19 @@ def _drop(data, *names):
         data.pop(name, None)
 
 
+BROKEN_SCENARIOS = "/tmp/aegee-bad-input-scenarios"
+
+
+def _broken_scenarios():
+    """A scenario folder whose second scenario does not compile (an unclosed call)."""
+    os.makedirs(BROKEN_SCENARIOS, exist_ok=True)
+    with open(os.path.join(BROKEN_SCENARIOS, "test_home.py"), "w") as handle:
+        handle.write("def test_home(page):\n    page.goto('/')\n")
+    with open(os.path.join(BROKEN_SCENARIOS, "test_broken.py"), "w") as handle:
+        handle.write("def test_broken(page):\n    page.goto('/'\n    page.click('#go')\n")
+    return BROKEN_SCENARIOS
+
+
 def _set(name, value):
     def change(data):
         data[name] = value
@@ -391,6 +404,14 @@ INVENTORY_CASES = [
      lambda d: _drop(d, "aegee_browser_python"), STAGING, [
          "aegee_browser_python is not set: the browser check of frontend needs a Python with Playwright on the "
          "host"]),
+    ("scenarios-missing", "browser scenarios in a folder that does not exist (aegee_browser_scenarios)", "all.yml",
+     _set("aegee_browser_scenarios", "/nonexistent/myaegee/tests/browser"), STAGING, [
+         "aegee_browser_scenarios: /nonexistent/myaegee/tests/browser does not exist on the controller: name the "
+         "folder of the browser scenarios (test_*.py files), or one scenario file (on staging-1)"]),
+    ("scenarios-syntax", "a browser scenario with a syntax error (test_broken.py line 2: an unclosed call)", "all.yml",
+     lambda d: d.update(aegee_browser_scenarios=_broken_scenarios()), STAGING, [
+         "aegee_browser_scenarios: %s/test_broken.py line 2 does not compile: '(' was never closed"
+         % BROKEN_SCENARIOS]),
     ("promote-from", "aegee_promote_from names no inventory group", "production.yml",
      _set("aegee_promote_from", "stagign"), PROD, [
          "aegee_promote_from='stagign' is not an inventory group with hosts"]),

@@ -20,6 +20,7 @@ import yaml
 from ansible_collections.aegee.deploy.plugins.action import release_plan
 from ansible_collections.aegee.deploy.plugins.module_utils import _args
 from ansible_collections.aegee.deploy.plugins.modules import (
+    browser_scenarios,
     compose_pin,
     compose_release,
     image_version_info,
@@ -31,7 +32,8 @@ from ansible_collections.aegee.deploy.tests.unit.plugins.modules.module_harness 
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MODULES = {m.__name__.rsplit(".", 1)[1]: m
-           for m in (compose_pin, compose_release, image_version_info, release_info, service_version)}
+           for m in (browser_scenarios, compose_pin, compose_release, image_version_info, release_info,
+                     service_version)}
 NAMES = sorted([*MODULES, "release_plan"])
 
 

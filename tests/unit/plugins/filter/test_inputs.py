@@ -159,3 +159,22 @@ def test_inventory_problems_reads_the_state_dir():
 )
 def test_inventory_problems_checks_the_followed_branches(follow, found):
     assert inventory_problems(["s1"], HostVars(s1=dict(GOOD, aegee_follow_branches=follow))) == found
+
+
+def test_inventory_problems_refuses_a_scenario_that_does_not_compile_before_any_host(tmp_path):
+    (tmp_path / "test_home.py").write_text("def test_home(page):\n    page.goto('/'\n")
+    scenarios = dict(aegee_browser_scenarios=str(tmp_path), aegee_browser_base_url="http://127.0.0.2:18088",
+                     aegee_browser_python="/opt/pw/bin/python")
+    hostvars = HostVars(s1=dict(GOOD, **scenarios, aegee_browser_account={"username": "tester", "password": "pw"}))
+    found = inventory_problems(["s1"], hostvars, need=["aegee_deploy_root"])
+    assert len(found) == 1 and found[0].startswith(
+        "aegee_browser_scenarios: %s line 2 does not compile: " % (tmp_path / "test_home.py"))
+    # the account is read only for its shape, and only when the scenarios are on
+    hostvars = HostVars(s1=dict(GOOD, aegee_browser_account=RuntimeError("never read without scenarios")))
+    assert inventory_problems(["s1"], hostvars) == []
+    hostvars = HostVars(s1=dict(GOOD, **dict(scenarios, aegee_browser_scenarios=str(tmp_path / "nothing")),
+                                aegee_browser_account=AnsibleError("the vault secret is missing")))
+    assert inventory_problems(["s1"], hostvars) == [
+        "aegee_browser_account of s1 cannot be used: the vault secret is missing",
+        "aegee_browser_scenarios: %s does not exist on the controller: name the folder of the browser scenarios "
+        "(test_*.py files), or one scenario file (on s1)" % (tmp_path / "nothing")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.aegee.deploy.plugins.doc_fragments import deploy_root, registry
+from ansible_collections.aegee.deploy.plugins.doc_fragments import deploy_root, registry, scenarios
 from ansible_collections.aegee.deploy.plugins.module_utils import _args
 
 
@@ -30,8 +30,9 @@ def documented(options):
         (_args.registry_login_spec(), registry.ModuleDocFragment.DOCUMENTATION),
         (_args.registry_api_spec(), registry.ModuleDocFragment.API),
         (_args.deploy_root_spec(), deploy_root.ModuleDocFragment.DOCUMENTATION),
+        (_args.scenario_spec(), scenarios.ModuleDocFragment.DOCUMENTATION),
     ],
-    ids=["registry", "registry.api", "deploy_root"],
+    ids=["registry", "registry.api", "deploy_root", "scenarios"],
 )
 def test_each_spec_is_what_its_fragment_documents(spec, fragment):
     assert documented(fragment_options(fragment)) == documented(spec)

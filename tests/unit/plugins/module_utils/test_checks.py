@@ -78,8 +78,8 @@ def context(http_get=None, run=None, timeout=2, **kwargs):
     return ctx
 
 
-def test_the_table_has_the_four_kinds():
-    assert sorted(KINDS) == ["browser", "command", "healthcheck", "url"]
+def test_the_table_has_the_five_kinds():
+    assert sorted(KINDS) == ["browser", "command", "healthcheck", "scenarios", "url"]
 
 
 # ---------------------------------------------------------- check_healthcheck (moved from test_release)
