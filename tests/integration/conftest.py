@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -72,9 +74,23 @@ def playbook(name, *args, check=True, env=None):
     return run(["ansible-playbook", path, *args], check=check, env=env)
 
 
-def http_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback test URL
-        return json.loads(resp.read().decode("utf-8"))
+def http_json(url, timeout=5, routed_within=10):
+    """GET ``url`` (loopback) as JSON.
+
+    Through the gateway, a container that just turned healthy is routed only after Traefik's next reload (it
+    applies changes at most every 2 s): until then, or while no healthy container of the service is routed,
+    the gateway answers 404 or 503. Those answers are retried for ``routed_within`` seconds; any other
+    failure is raised at once.
+    """
+    deadline = time.monotonic() + routed_within
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback test URL
+                return json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            if exc.code not in (404, 502, 503) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.2)
 
 
 def gateway_url(host, service, path="/healthcheck"):

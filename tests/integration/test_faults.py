@@ -93,14 +93,15 @@ def start_deploy(*args):
 
 
 def new_container_of(host, svc, version):
-    """True once a container of the service runs ``version`` (created by compose up, maybe not healthy yet).
+    """True once the service's containers run ``version`` only (created by compose up, maybe not healthy yet).
 
-    A start-first switch runs the new container beside the old one: any of the service's containers counts.
+    Every container of the service counts: a start-first switch runs the new one beside the old one, and a
+    stop-first recreate creates the new one before it removes the old one.
     """
     out = run(ps_argv(HOSTS[host][1], no_trunc=True)).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return any(labels(c).get(SERVICE_LABEL) == svc and c["Image"].split("@")[0].endswith(":" + version)
-               for c in rows)
+    images = [c["Image"].split("@")[0] for c in rows if labels(c).get(SERVICE_LABEL) == svc]
+    return bool(images) and all(image.endswith(":" + version) for image in images)
 
 
 def other_version(host, svc, choices=("1.4.1", "1.4.2", "1.5.0")):

@@ -15,7 +15,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import HOSTS, TESTBED_ROOT, ansible_env, playbook, run
+from conftest import GATEWAY_SERVICE, HOSTS, TESTBED_ROOT, ansible_env, playbook, run
 from hostview import (
     SERVICES,
     assert_consistent,
@@ -67,8 +67,14 @@ def test_fresh_deploy_staging_then_production_is_idempotent():
 
 def test_hosts_are_isolated():
     for host, (addr, project, prefix) in HOSTS.items():
-        for c in containers(project).values():
-            assert "%s:%s" % (addr, prefix) in c["Ports"], c["Ports"]
+        found = containers(project)
+        # the services publish no host port; each host's gateway listens on that host's own address only
+        for svc, c in found.items():
+            if svc == GATEWAY_SERVICE:
+                assert c["Ports"].startswith("%s:%s88->80/tcp" % (addr, prefix)), c["Ports"]
+            else:
+                assert "->" not in c["Ports"], c["Ports"]
+        assert GATEWAY_SERVICE in found, sorted(found)
         with open(os.path.join(root(host), ".env")) as handle:
             assert "COMPOSE_PROJECT_NAME=%s\n" % project in handle.read()
     assert len({HOSTS[h][1] for h in HOSTS}) == 3
@@ -199,7 +205,7 @@ def test_extra_checks_of_the_inventory_gate_the_deploy():
         {"name": "a command on the host", "command": ["test", "-d", root("staging-1")]},
     ]})
     proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.4.2", "-e", passing, "-v")
-    assert "core answers through its port" in proc.stdout
+    assert "core answers through the gateway" in proc.stdout
     assert versions("staging-1")["core"] == "1.4.2"
     failing = json.dumps({"aegee_extra_checks": [{"name": "database migrations", "command": "exit 3"}]})
     proc = playbook("deploy.yml", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0", "-e", failing,
