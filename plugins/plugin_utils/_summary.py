@@ -16,6 +16,7 @@ records.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 # results of a release on a host (the history's, plus what the controller sees)
@@ -158,6 +159,41 @@ def _parse(argv):
     return playbook or "playbooks/deploy.yml", kept, options
 
 
+# -e names whose values are secrets: never written back into a command line the summary prints
+SECRET_NAME = re.compile(r"pass|secret|token|credential|private|key", re.I)
+HIDDEN = "<hidden>"
+
+
+def _redacted(value):
+    """An ``-e`` value with the values of secret-looking names hidden (``key=value`` words); a YAML/JSON value
+    that names one is hidden whole. ``@file`` values are paths and stay."""
+    if value.startswith("@"):
+        return value
+    if value.lstrip().startswith(("{", "[")):
+        return HIDDEN if SECRET_NAME.search(value) else value
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        return HIDDEN if SECRET_NAME.search(value) else value
+    out = []
+    for word in words:
+        name, sep, _val = word.partition("=")
+        out.append("%s=%s" % (name, HIDDEN) if sep and SECRET_NAME.search(name) else word)
+    return " ".join(out)
+
+
+def _shown(pair):
+    """An option as the summary may print it: ``-e`` values redacted (``_redacted``)."""
+    arg = pair[0]
+    if len(pair) == 2:
+        return [arg, _redacted(pair[1])] if arg in ("-e", "--extra-vars") else pair
+    if arg.startswith("--extra-vars="):
+        return ["--extra-vars=" + _redacted(arg.split("=", 1)[1])]
+    if arg.startswith("-e") and not arg.startswith("--") and len(arg) > 2:  # -eNAME=VALUE
+        return ["-e" + _redacted(arg[2:])]
+    return pair
+
+
 def _sibling(playbook, name):
     folder = playbook.rsplit("/", 1)[0] + "/" if "/" in playbook else ""
     return folder + name
@@ -171,7 +207,7 @@ def command(argv, playbook=None, limit=None, extra=(), keep_all=False):
     for pair in options if keep_all else kept:
         if keep_all and limit and pair[0].split("=", 1)[0] in ("-l", "--limit"):
             continue
-        words += pair
+        words += _shown(pair)
     if limit:
         words += ["-l", limit]
     for value in extra:

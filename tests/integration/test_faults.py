@@ -92,16 +92,18 @@ def start_deploy(*args):
     )
 
 
-def new_container_of(host, svc, version):
-    """True once the service's containers run ``version`` only (created by compose up, maybe not healthy yet).
+def new_container_of(host, svc, version, only=False):
+    """True once a container of the service runs ``version`` (created by compose up, maybe not healthy yet);
+    with ``only``, once every container of the service does.
 
-    Every container of the service counts: a start-first switch runs the new one beside the old one, and a
-    stop-first recreate creates the new one before it removes the old one.
+    A start-first switch runs the new container beside the old one (any counts: the release is mid-way), and a
+    stop-first recreate creates the new one before it removes the old one (``only``: the old one is gone).
     """
     out = run(ps_argv(HOSTS[host][1], no_trunc=True)).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     images = [c["Image"].split("@")[0] for c in rows if labels(c).get(SERVICE_LABEL) == svc]
-    return bool(images) and all(image.endswith(":" + version) for image in images)
+    new = [image.endswith(":" + version) for image in images]
+    return bool(new) and (all(new) if only else any(new))
 
 
 def other_version(host, svc, choices=("1.4.1", "1.4.2", "1.5.0")):
@@ -347,7 +349,7 @@ def test_a_failed_restore_is_loud_recorded_and_unlocked(testbed, reliability):
     catalogue["frontend"]["switch"] = "stop-first"
     deploy = start_deploy("-l", "staging", "-e", "service=frontend", "-e", "version=1.8.0",
                           "-e", json.dumps({"aegee_services": catalogue}))
-    faults.wait_until(lambda: new_container_of(STAGING, "frontend", "1.8.0"), "the new frontend container")
+    faults.wait_until(lambda: new_container_of(STAGING, "frontend", "1.8.0", only=True), "the new frontend container")
     pruned = faults.remove_image(image.split("@")[0])
     assert pruned.returncode == 0, pruned.stderr
     out, _err = deploy.communicate(timeout=300)

@@ -151,6 +151,24 @@ def test_command_keeps_compact_and_equals_options():
         "ansible-playbook playbooks/rollback.yml --inventory=inv -l staging-1"
 
 
+@pytest.mark.parametrize(
+    ("extra", "shown"),
+    [
+        (["-e", "aegee_registry_password=s3cret-Pa55 service=core"], "aegee_registry_password=<hidden> service=core"),
+        (["-eaegee_notify_token=s3cret-Pa55"], "-eaegee_notify_token=<hidden>"),
+        (["--extra-vars=vault_db_secret=s3cret-Pa55"], "--extra-vars=vault_db_secret=<hidden>"),
+        (["-e", '{"aegee_registry_password": "s3cret-Pa55"}'], "<hidden>"),
+        (["-e", "@vars/secrets.yml"], "@vars/secrets.yml"),
+        (["-e", "service=core"], "service=core"),
+    ],
+)
+def test_a_rerun_command_never_prints_a_secret_given_with_e(extra, shown):
+    argv = ["playbooks/deploy.yml", "-l", "staging", *extra]
+    out = _summary.command(argv, keep_all=True)
+    assert "s3cret-Pa55" not in out
+    assert out.endswith(" " + shlex.quote(shown)), out
+
+
 # ------------------------------------------------------------------ lines
 
 
