@@ -22,6 +22,28 @@ HOSTS=(
   "production-1 127.0.0.3 myaegee-production-1 280 production"
   "production-2 127.0.0.4 myaegee-production-2 380 production"
 )
+# A larger staging fleet for the fleet benchmark: `make testbed-up HOSTS=10` gives
+# staging 10 hosts (staging-2 … staging-10 beside the three above, on 127.0.1.N,
+# port prefixes 420, 430, …). The size is recorded, so testbed-down (run without
+# HOSTS) takes every one of them down; the default inventory keeps knowing only
+# the three above: the extra hosts are in $TESTBED_ROOT/fleet/inventory.yml
+# (benchmarks/fleet.py adds it with a second -i).
+FLEET_MAX=20
+FLEET_FILE=$TESTBED_ROOT/fleet/size
+FLEET=${FLEET_HOSTS:-}
+if [ -z "$FLEET" ]; then FLEET=$(cat "$FLEET_FILE" 2>/dev/null || echo 1); fi
+case $FLEET in
+  '' | *[!0-9]*) echo "[testbed] ERROR: HOSTS=$FLEET is not a number of staging hosts (1 to $FLEET_MAX)" >&2; exit 2 ;;
+esac
+if [ "$FLEET" -lt 1 ] || [ "$FLEET" -gt "$FLEET_MAX" ]; then
+  echo "[testbed] ERROR: HOSTS=$FLEET is out of range: the testbed has 1 to $FLEET_MAX staging hosts" >&2
+  exit 2
+fi
+FLEET_HOSTS_LIST=()
+for ((i = 2; i <= FLEET; i++)); do
+  FLEET_HOSTS_LIST+=("staging-$i 127.0.1.$i myaegee-staging-$i $((400 + 10 * i)) staging")
+done
+HOSTS+=("${FLEET_HOSTS_LIST[@]}")
 SERVICES=(core events mailer frontend)
 # versions every service gets at testbed-up; latest = the newest
 VERSIONS=(1.4.1 1.4.2 1.5.0)

@@ -5,6 +5,10 @@
 source "$(dirname "$0")/lib.sh"
 
 "$TESTBED_SRC/install.sh"
+running=$(cat "$FLEET_FILE" 2>/dev/null || echo 1)
+if [ "$FLEET" -lt "$running" ]; then
+  die "the testbed runs $running staging hosts; HOSTS=$FLEET would leave some running unseen: make testbed-down first"
+fi
 mkdir -p "$TESTBED_ROOT" "$RUN" "$LOGS"
 chmod 0700 "$TESTBED_ROOT"
 
@@ -149,4 +153,25 @@ for h in "${HOSTS[@]}"; do
   wait_for 20 "sshd of $name" ssh -i "$ssh_dir/id_ed25519" -p "$SSH_PORT" -o BatchMode=yes \
     -o UserKnownHostsFile="$ssh_dir/known_hosts" -o StrictHostKeyChecking=yes "root@$addr" true
 done
+# --- The fleet's extra staging hosts (HOSTS=N): their inventory and the size -----
+mkdir -p "$(dirname "$FLEET_FILE")"
+{
+  echo "# Written by testbed/up.sh: the testbed's extra staging hosts (make testbed-up HOSTS=$FLEET)."
+  echo "# Use beside the testbed inventory: -i inventories/testbed/hosts.yml -i $TESTBED_ROOT/fleet/inventory.yml"
+  echo "staging:"
+  echo "  hosts:"
+  [ "$FLEET" -gt 1 ] || echo "    {}"
+  for h in "${FLEET_HOSTS_LIST[@]}"; do
+    read -r name addr project prefix env <<<"$h"
+    echo "    $name:"
+    echo "      ansible_host: $addr"
+    echo "      aegee_deploy_env:"
+    echo "        COMPOSE_PROJECT_NAME: $project"
+    echo "        NETWORK_NAME: $project-net"
+    echo "        BIND_IP: $addr"
+    echo "        PORT_PREFIX: \"$prefix\""
+    echo "        MYAEGEE_ENV: $env"
+  done
+} >"$TESTBED_ROOT/fleet/inventory.yml"
+echo "$FLEET" >"$FLEET_FILE"
 say "up: registry $REGISTRY (user $REGISTRY_USER, password in $reg/password), hosts: $(printf '%s ' "${HOSTS[@]%% *}")"

@@ -1,0 +1,104 @@
+"""The fleet rows of ``make bench HOSTS=10`` (issue 14): many hosts at once, and serial rollouts.
+
+``make testbed-up HOSTS=N`` gives staging N hosts (staging-1 and staging-2 …
+staging-N, listed in ``$TESTBED_ROOT/fleet/inventory.yml`` beside the testbed
+inventory). Every row deploys core at a new version (start-first, through
+each host's gateway) and is followed by an untimed reset to the old version:
+
+* ``fleet-1``: ``deploy.yml -l staging-1``: one host;
+* ``fleet-N``: ``deploy.yml -l staging -e serial=100%``: every staging host at once;
+* ``serial-b``: ``deploy.yml -l staging -e serial=b``: the N hosts in batches of b,
+  the way a production rollout goes (the same play and ``serial`` keyword;
+  measured on the staging fleet so production's promotion rules stay out of
+  the figure). Two batch sizes: a rollout that grows with the number of
+  batches, not with hosts × a fixed overhead, takes about the same seconds per
+  batch with batches of 2 and of N/2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from _testbed import TESTBED, sh
+
+INVENTORY = ["-i", os.path.join("inventories", "testbed", "hosts.yml"),
+             "-i", os.path.join(TESTBED, "fleet", "inventory.yml")]
+
+
+def size():
+    """How many staging hosts the running testbed has (1 without HOSTS=N)."""
+    try:
+        with open(os.path.join(TESTBED, "fleet", "size")) as handle:
+            return int(handle.read().strip() or 1)
+    except (OSError, ValueError):
+        return 1
+
+
+def _deploy(limit, version, *extra):
+    cmd = ["ansible-playbook", "playbooks/deploy.yml", *INVENTORY, "-l", limit, "-e", "service=core",
+           "-e", "version=%s" % version, *extra]
+    start = time.monotonic()
+    proc = sh(cmd, check=False)
+    if proc.returncode != 0:
+        sys.exit("%s exited %d:\n%s" % (" ".join(cmd), proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
+    return time.monotonic() - start
+
+
+def batch_sizes(hosts):
+    """Two batch sizes for the serial rows: 2 and half the fleet (distinct, each at least 1)."""
+    return sorted({max(1, min(2, hosts)), max(1, hosts // 2)})
+
+
+def rows(hosts):
+    """The row names, in the order they run."""
+    return ["fleet-1", "fleet-%d" % hosts] + ["serial-%d" % b for b in batch_sizes(hosts)]
+
+
+def prepare(old):
+    """Every fleet host at ``old`` for every service (the first deploy clones the repo on the new hosts)."""
+    _deploy("staging", old, "-e", "services=core,events,mailer,frontend", "-e", "force=true",
+            "-e", "serial=100%", "-e", "lock_wait=180")
+
+
+def rounds(count, times, old, new):
+    """``count`` interleaved rounds of the fleet rows into ``times`` (row -> [seconds])."""
+    hosts = size()
+    for name in rows(hosts):
+        times.setdefault(name, [])
+    prepare(old)
+    for i in range(count):
+        times["fleet-1"].append(_deploy("staging-1", new))
+        _deploy("staging-1", old, "-e", "force=true")
+        times["fleet-%d" % hosts].append(_deploy("staging", new, "-e", "serial=100%"))
+        _deploy("staging", old, "-e", "force=true", "-e", "serial=100%")
+        for b in batch_sizes(hosts):
+            times["serial-%d" % b].append(_deploy("staging", new, "-e", "serial=%d" % b))
+            _deploy("staging", old, "-e", "force=true", "-e", "serial=100%")
+        print("round %d/%d (fleet of %d hosts) done" % (i + 1, count, hosts), flush=True)
+    return hosts
+
+
+def verdicts(med, hosts):
+    """(what, measured, target, met) rows of the fleet."""
+    out = []
+    many, one = med["fleet-%d" % hosts], med["fleet-1"]
+    out.append(("fleet: %d hosts at once / one host" % hosts, "%.2fx" % (many / one), "<= 2.0x", many / one <= 2.0))
+    per = {b: med["serial-%d" % b] / -(-hosts // b) for b in batch_sizes(hosts)}
+    if len(per) == 2:
+        small, large = sorted(per)
+        ratio = per[large] / per[small]
+        out.append(("serial: s/batch of %d hosts / s/batch of %d" % (large, small), "%.2fx" % ratio,
+                    "<= 1.5x", ratio <= 1.5))
+    return out
+
+
+def lines(med, hosts):
+    """The fleet's paragraph of docs/performance.md: seconds per batch of each serial row."""
+    text = ["", "## Fleet (%d staging hosts)" % hosts, ""]
+    for b in batch_sizes(hosts):
+        batches = -(-hosts // b)
+        text.append("- `serial=%d`: %d batches, %.2f s in all, %.2f s per batch." % (
+            b, batches, med["serial-%d" % b], med["serial-%d" % b] / batches))
+    return text
