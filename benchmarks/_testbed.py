@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import time
 import urllib.request
@@ -93,3 +94,18 @@ def revert_origin(work):
     """Revert ``ports_origin``'s commit in the origin (the services expose their port only again)."""
     subprocess.run(["git", "-C", work, *IDENT, "revert", "--no-edit", "HEAD"], check=True, capture_output=True)
     subprocess.run(["git", "-C", work, "push", "-q", "origin", "stable"], check=True, capture_output=True)
+
+
+def machine():
+    """Cores, memory and OS of this machine, for the generated reports."""
+    mem = 0
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    pretty = platform.platform()
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as handle:
+            fields = dict(line.rstrip("\n").split("=", 1) for line in handle if "=" in line)
+        pretty = "%s, Linux %s" % (fields.get("PRETTY_NAME", "?").strip('"'), platform.release())
+    return {"cores": os.cpu_count(), "memory": "%d MiB" % mem, "os": pretty}

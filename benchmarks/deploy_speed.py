@@ -40,7 +40,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -49,7 +48,7 @@ import tempfile
 import time
 
 import fleet
-from _testbed import ADDR, REPO, TESTBED, sh, ssh, wait_version
+from _testbed import ADDR, REPO, TESTBED, machine, sh, ssh, wait_version
 
 SERVICES = ("core", "events", "mailer", "frontend")
 OLD, NEW = "1.4.2", "1.5.0"  # NEW is latest in the testbed's registry
@@ -186,20 +185,6 @@ def stop_first_vars(tmp):
         json.dump({"aegee_services": {svc: {"image": "localhost:5000/aegee/%s" % svc, "switch": "stop-first"}
                                       for svc in SERVICES}}, handle)
     return ["-e", "@" + path]
-
-
-def machine():
-    mem = 0
-    with open("/proc/meminfo") as handle:
-        for line in handle:
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) // 1024
-    pretty = platform.platform()
-    if os.path.exists("/etc/os-release"):
-        with open("/etc/os-release") as handle:
-            fields = dict(line.rstrip("\n").split("=", 1) for line in handle if "=" in line)
-        pretty = "%s, Linux %s" % (fields.get("PRETTY_NAME", "?").strip('"'), platform.release())
-    return {"cores": os.cpu_count(), "memory": "%d MiB" % mem, "os": pretty}
 
 
 def verdicts(med, switch, registry):
