@@ -36,14 +36,18 @@ def size():
         return 1
 
 
-def _deploy(limit, version, *extra):
-    cmd = ["ansible-playbook", "playbooks/deploy.yml", *INVENTORY, "-l", limit, "-e", "service=core",
-           "-e", "version=%s" % version, *extra]
+def _playbook(limit, *extra):
+    cmd = ["ansible-playbook", "playbooks/deploy.yml", *INVENTORY, "-l", limit, *extra]
     start = time.monotonic()
     proc = sh(cmd, check=False)
     if proc.returncode != 0:
         sys.exit("%s exited %d:\n%s" % (" ".join(cmd), proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
     return time.monotonic() - start
+
+
+def _deploy(limit, version, *extra):
+    """Seconds of a deploy of core at ``version`` to ``limit``."""
+    return _playbook(limit, "-e", "service=core", "-e", "version=%s" % version, *extra)
 
 
 def batch_sizes(hosts):
@@ -57,9 +61,10 @@ def rows(hosts):
 
 
 def prepare(old):
-    """Every fleet host at ``old`` for every service (the first deploy clones the repo on the new hosts)."""
-    _deploy("staging", old, "-e", "services=core,events,mailer,frontend", "-e", "force=true",
-            "-e", "serial=100%", "-e", "lock_wait=180")
+    """Every fleet host runs every service (the latest; the first deploy clones the repo on the new
+    hosts), core at ``old``."""
+    _playbook("staging", "-e", "serial=2", "-e", "lock_wait=180")  # 2 hosts' first boots at a time: 2 cores
+    _deploy("staging", old, "-e", "force=true", "-e", "serial=100%")
 
 
 def rounds(count, times, old, new):

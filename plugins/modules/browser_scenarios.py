@@ -101,6 +101,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._args import (
     deploy_root_spec,
     scenario_spec,
 )
+from ansible_collections.aegee.deploy.plugins.module_utils._command import runner
 from ansible_collections.aegee.deploy.plugins.module_utils._state import now_iso
 
 RECORD = "scenarios.jsonl"
@@ -126,9 +127,7 @@ def main():
         module.fail_json(msg="%s does not exist: deploy to this host first (the scenarios run against a release)"
                          % state_dir)
 
-    def run(argv, cwd=None, data=None, env=None):
-        return module.run_command(argv, cwd=cwd, data=data, environ_update=dict(env or {}, LC_ALL="C"))
-
+    run = runner(module)
     run_id = "smoke-%s-%s" % (time.strftime("%Y%m%dT%H%M%S", time.gmtime()), uuid.uuid4().hex[:6])
     spec = dict(check, python=p["browser_python"], executable=p["browser_executable"])
     report, failure = _scenarios.run_suite(run, state_dir, run_id, spec)

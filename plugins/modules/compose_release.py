@@ -349,6 +349,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._args import (
     registry_login_spec,
     scenario_spec,
 )
+from ansible_collections.aegee.deploy.plugins.module_utils._command import runner
 from ansible_collections.aegee.deploy.plugins.module_utils._compose import ComposeError
 from ansible_collections.aegee.deploy.plugins.module_utils._dotenv import DotenvError
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
@@ -442,12 +443,7 @@ def main():
     if login:
         p["registry_login"] = login
 
-    def run(argv, cwd=None, data=None, env=None):
-        return module.run_command(
-            argv, cwd=cwd, data=data, binary_data=data is not None, environ_update=dict(env or {}, LC_ALL="C")
-        )
-
-    release = Release(p, run, http_get, check_mode=module.check_mode)
+    release = Release(p, runner(module, binary_data=True), http_get, check_mode=module.check_mode)
     # A dropped SSH connection or a killed controller must not cut the transaction in half: it runs to its end
     # (success, or restored), records and unlocks; the controller just never hears the result.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

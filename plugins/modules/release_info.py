@@ -268,6 +268,7 @@ lock:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aegee.deploy.plugins.module_utils._args import deploy_root_problem, deploy_root_spec
+from ansible_collections.aegee.deploy.plugins.module_utils._command import runner
 from ansible_collections.aegee.deploy.plugins.module_utils._http import http_get
 from ansible_collections.aegee.deploy.plugins.module_utils._status import collect
 
@@ -293,9 +294,7 @@ def main():
     if bad_urls:
         module.fail_json(msg="smoke_urls: %s must be http(s) URLs" % ", ".join(bad_urls))
 
-    def run(argv, cwd=None, data=None):
-        return module.run_command(argv, cwd=cwd, data=data, environ_update={"LC_ALL": "C"})
-
+    run = runner(module)
     result = collect(p, run, http_get)
     # AnsibleModule returns them as the result's ``warnings`` (and the callback shows them)
     for warning in result.pop("warnings", []):

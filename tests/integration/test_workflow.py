@@ -198,6 +198,25 @@ def test_broken_frontend_page_fails_the_browser_check_and_is_restored():
     assert history("staging-1")[-1]["result"] == "failed-restored"
 
 
+def test_a_browser_python_missing_on_the_host_fails_the_check_and_is_restored():
+    # found by the fleet benchmark: the module ended at once on it (AnsibleModule.run_command's own fail_json),
+    # skipping the restore and the history, and left its pins on disk for the next run to refuse as a hand edit
+    before = versions("staging-1")["frontend"]
+    target = "1.4.2" if before != "1.4.2" else "1.5.0"
+    proc = playbook("deploy.yml", "-l", "staging", "-e", "service=frontend", "-e", "version=" + target,
+                    "-e", "force=true", "-e", "aegee_browser_python=/nonexistent/bin/python", check=False)
+    assert proc.returncode != 0
+    assert "cannot run /nonexistent/bin/python" in proc.stdout
+    assert "previous version was restored" in proc.stdout
+    assert versions("staging-1")["frontend"] == before
+    assert history("staging-1")[-1]["result"] == "failed-restored"
+    assert_consistent("staging-1")
+    # and the next deploy goes through (nothing of the failed one is left to refuse)
+    playbook("deploy.yml", "-l", "staging", "-e", "service=frontend", "-e", "version=" + target, "-e", "force=true")
+    assert versions("staging-1")["frontend"] == target
+    playbook("deploy.yml", "-l", "staging", "-e", "service=frontend", "-e", "version=" + before, "-e", "force=true")
+
+
 def test_extra_checks_of_the_inventory_gate_the_deploy():
     passing = json.dumps({"aegee_extra_checks": [
         {"name": "core answers through the gateway", "url": "http://127.0.0.2:18088/api/core/healthcheck",
