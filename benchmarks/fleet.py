@@ -13,6 +13,14 @@ each host's gateway) and is followed by an untimed reset to the old version:
   the figure). Two batch sizes: a rollout that grows with the number of
   batches, not with hosts × a fixed overhead, takes about the same seconds per
   batch with batches of 2 and of N/2.
+
+On the 2-core machines this was written on, the fleet cannot be measured: a
+testbed of 10 hosts runs 50 containers whose healthchecks probe every second
+(each probe a ``docker exec``; the gateway's spawns the Traefik binary), and
+that alone keeps the load average above 40 with nothing deployed. A deploy of
+one service then took ~40 s on one host (11 s on the 3-host testbed) and a
+new container missed its 2 s probe timeout. The rows are here for a machine
+with the cores for it (about one per host).
 """
 
 from __future__ import annotations
