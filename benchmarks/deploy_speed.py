@@ -236,7 +236,8 @@ def render(rounds, times, med, switch, registry, rows, host, load, hosts):
         lines += fleet.lines(med, hosts)
     else:
         lines += ["", "Not measured in this run: the fleet rows (`make bench HOSTS=10`: 10 staging hosts at once, "
-                  "serial rollouts)."]
+                  "serial rollouts). On 2 cores the fleet testbed's own healthchecks (50 containers probed every "
+                  "second) saturate the machine before anything is deployed: see benchmarks/fleet.py."]
     lines.append("")
     return "\n".join(lines)
 
