@@ -13,9 +13,11 @@ hits them alike):
   the version answers), against its own one-service compose project;
 * ``deploy``: ``deploy.yml -l staging -e service=core -e version=V`` with every
   safety step (plan, lock, repo update, pin with digest, pull, switch on
-  Docker health, /healthcheck through the gateway, history), every service
-  marked ``switch: stop-first`` in the catalogue (the switch the naive
-  playbook makes);
+  Docker health, /healthcheck and the version check, history), in the shape
+  the naive playbook knows: a commit to the origin (reverted after these
+  rounds) makes every service publish a host port, the checks poll it as the
+  hand and naive rows poll theirs, and every service is marked
+  ``switch: stop-first`` in the catalogue (the switch the naive playbook makes);
 * ``noop``: the same deploy again (nothing to do);
 * ``ping``: ``ansible-playbook`` running one ``ping`` task (the floor of any
   playbook run);
@@ -48,7 +50,7 @@ import tempfile
 import time
 
 import fleet
-from _testbed import ADDR, REPO, TESTBED, machine, sh, ssh, wait_version
+from _testbed import ADDR, PORT_SUFFIX, REPO, TESTBED, machine, ports_origin, revert_origin, sh, ssh, wait_version
 
 SERVICES = ("core", "events", "mailer", "frontend")
 OLD, NEW = "1.4.2", "1.5.0"  # NEW is latest in the testbed's registry
@@ -179,11 +181,14 @@ def start_first_rounds(rounds, times, switches):
 
 
 def stop_first_vars(tmp):
-    """Extra vars marking every service ``switch: stop-first`` (the switch the naive playbook makes)."""
+    """Extra vars marking every service ``switch: stop-first`` (the switch the naive playbook makes), its checks on
+    the host port it publishes in the stop-first rounds (as the hand and naive rows poll theirs), not the gateway."""
     path = os.path.join(tmp, "stop-first.json")
     with open(path, "w") as handle:
         json.dump({"aegee_services": {svc: {"image": "localhost:5000/aegee/%s" % svc, "switch": "stop-first"}
-                                      for svc in SERVICES}}, handle)
+                                      for svc in SERVICES},
+                   "aegee_smoke_urls": {svc: "http://%s:180%s/healthcheck" % (ADDR, PORT_SUFFIX[svc])
+                                        for svc in SERVICES}}, handle)
     return ["-e", "@" + path]
 
 
@@ -247,7 +252,13 @@ def main(rounds):
     times = {k: [] for k in ("hand", "naive", "deploy", "noop", "ping", "all", "sf-deploy", "sf-all")}
     switches = []
     with tempfile.TemporaryDirectory() as tmp:
-        stop_first_rounds(rounds, times, stop_first_vars(tmp))
+        # the stop-first rounds in the shape the naive playbook knows: every service publishes a host port
+        work = os.path.join(tmp, "origin")
+        ports_origin(work)
+        try:
+            stop_first_rounds(rounds, times, stop_first_vars(tmp))
+        finally:
+            revert_origin(work)  # the start-first rounds' first reset deploys every service back into the real shape
     start_first_rounds(rounds, times, switches)
     hosts = fleet.size()
     if hosts > 1:
