@@ -19,7 +19,7 @@ export AEGEE_RELIABILITY_DIR := $(CURDIR)/build/reliability
 help:
 	@echo "make demo          bring the testbed up, deploy staging, promote to production"
 	@echo "make test          bring the testbed up, run lint + unit + integration tests, take it down"
-	@echo "make testbed-up [HOSTS=10 (staging hosts, for make bench-fleet)] | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
+	@echo "make testbed-up [HOSTS=10 (staging hosts, for make bench HOSTS=10)] | testbed-down | testbed-publish SERVICE=core VERSION=1.5.1 [LATEST=no]"
 	@echo "                   [START_DELAY=5 (boots 5 s late)] [NEVER_HEALTHY=1] [BROKEN=health|page|api]"
 	@echo "make bench-browser what the browser scenarios add to a release (testbed up)"
 	@echo "make downtime      failed requests through staging's gateway during releases (testbed up)"
