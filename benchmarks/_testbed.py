@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -25,6 +26,15 @@ def sh(cmd, check=True, **kw):
     """Run ``cmd`` from the repo root with the venv's tools; output captured."""
     kw.setdefault("env", ENV)
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=check, **kw)
+
+
+def timed(cmd):
+    """``(seconds, stdout)`` of ``cmd``; a failed command ends the benchmark with its output (no row is faked)."""
+    start = time.monotonic()
+    proc = sh(cmd, check=False)
+    if proc.returncode != 0:
+        sys.exit("%s exited %d:\n%s" % (" ".join(cmd), proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
+    return time.monotonic() - start, proc.stdout
 
 
 def ssh(name):

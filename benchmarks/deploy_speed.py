@@ -50,7 +50,9 @@ import tempfile
 import time
 
 import fleet
-from _testbed import ADDR, PORT_SUFFIX, REPO, TESTBED, machine, ports_origin, revert_origin, sh, ssh, wait_version
+from _testbed import (
+    ADDR, PORT_SUFFIX, REPO, TESTBED, machine, ports_origin, revert_origin, sh, ssh, timed, wait_version,
+)
 
 SERVICES = ("core", "events", "mailer", "frontend")
 OLD, NEW = "1.4.2", "1.5.0"  # NEW is latest in the testbed's registry
@@ -82,14 +84,6 @@ class Project:
 
 HAND = Project("aegee-test-bench", 18984)
 NAIVE = Project("aegee-test-naive", 18985)
-
-
-def timed(cmd):
-    start = time.monotonic()
-    proc = sh(cmd, check=False)
-    if proc.returncode != 0:
-        sys.exit("%s exited %d:\n%s" % (" ".join(cmd), proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
-    return time.monotonic() - start, proc.stdout
 
 
 def deploy(*args):

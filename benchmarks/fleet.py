@@ -26,10 +26,8 @@ with the cores for it (about one per host).
 from __future__ import annotations
 
 import os
-import sys
-import time
 
-from _testbed import TESTBED, sh
+from _testbed import TESTBED, timed
 
 INVENTORY = ["-i", os.path.join("inventories", "testbed", "hosts.yml"),
              "-i", os.path.join(TESTBED, "fleet", "inventory.yml")]
@@ -45,12 +43,7 @@ def size():
 
 
 def _playbook(limit, *extra):
-    cmd = ["ansible-playbook", "playbooks/deploy.yml", *INVENTORY, "-l", limit, *extra]
-    start = time.monotonic()
-    proc = sh(cmd, check=False)
-    if proc.returncode != 0:
-        sys.exit("%s exited %d:\n%s" % (" ".join(cmd), proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
-    return time.monotonic() - start
+    return timed(["ansible-playbook", "playbooks/deploy.yml", *INVENTORY, "-l", limit, *extra])[0]
 
 
 def _deploy(limit, version, *extra):
