@@ -47,6 +47,10 @@ STR_TAG = "tag:yaml.org,2002:str"
 # YAML tags that ask a (Python) loader to build objects or run code: a compose file never needs them
 _PYTHON_TAGS = ("tag:yaml.org,2002:python/", "!python/", "!!python/")
 MAX_DEPTH = 100  # compose files nest a few levels; deeper is not a compose file (and would exhaust the stack)
+# A release reads the same few files over and over (pins of the old and the new edits, each edit read back
+# to verify it): the trees of the texts parsed last, by text. Nothing changes a tree once built.
+PARSED_KEEP = 32
+_PARSED = {}
 _PROPERTIES_RE = re.compile(r"(?:[&!][^\s]*\s+)*")
 
 
@@ -209,6 +213,9 @@ def compose_tree(text, name="the compose file"):
     """
     if not HAS_RUAMEL:
         raise ComposeError("the Python package ruamel.yaml is required (Debian: python3-ruamel.yaml)")
+    root = _PARSED.get(text)
+    if root is not None:
+        return root
     try:
         root = YAML(typ="rt").compose(text)
     except (YAMLError, MarkedYAMLError) as exc:
@@ -216,6 +223,10 @@ def compose_tree(text, name="the compose file"):
     except RecursionError:
         raise ComposeError(f"{name} is not a compose file: it is nested more than {MAX_DEPTH} levels deep") from None
     _check_nodes(root, name)
+    if root is not None:
+        if len(_PARSED) >= PARSED_KEEP:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[text] = root
     return root
 
 

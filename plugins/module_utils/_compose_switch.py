@@ -65,15 +65,20 @@ class StartFirst:
         ips = [n.get("IPAddress") for _k, n in sorted((networks or {}).items()) if n.get("IPAddress")]
         return state or {}, (ips[0] if ips else None), health
 
-    def wait_health(self, cids, want, deadline, reached=None):
+    def wait_health(self, cids, want, deadline, reached=None, poll=POLL):
         """``{cid: None once its health is want (or it runs without a healthcheck), else why not}``, all waited
-        for together; ``reached(cid)`` is told when one gets there. Stops at the first that cannot (it exited)."""
+        for together, the engine asked every ``poll`` seconds; ``reached(cid)`` is told when one gets there.
+        Waiting for ``healthy`` stops at the first that cannot get there (it exited, or its healthcheck already
+        failed its retries: ``unhealthy``, as Compose's own ``--wait`` stops)."""
         pending, done = list(cids), {}
         while pending:
             for cid in list(pending):
                 state, _ip, _hc = self.state(cid)
                 status = state.get("Status")
                 health = (state.get("Health") or {}).get("Status")
+                if want == "healthy" and health == "unhealthy":
+                    done[cid] = "the new container %s is unhealthy" % cid[:12]
+                    return done
                 if status in ("exited", "dead"):
                     done[cid] = "the container %s exited (code %s)" % (cid[:12], state.get("ExitCode"))
                     if want == "healthy":
@@ -90,7 +95,7 @@ class StartFirst:
                     done[cid] = "the container %s is %s, not %s" % (cid[:12], health or status or "gone", want)
                     pending.remove(cid)
             if pending:
-                self.sleep(POLL)
+                self.sleep(poll)
         return done
 
     def switch(self, services, timeout, probe=None):

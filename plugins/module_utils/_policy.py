@@ -152,20 +152,17 @@ def services_to_up(targets, containers, wanted, files_changed, recovered=None):
     return to_up, warnings
 
 
-def all_running(targets, wanted, quick):
-    """``{svc: container}`` when ``quick`` (``Runtime.quick_ps``) shows every target with exactly one container,
-    running its ``wanted`` image: nothing to bring up. None at any doubt (the caller reads ``ps`` instead)."""
-    if quick is None or not targets:
+def one_each(quick):
+    """``{svc: container}`` from ``quick`` (``Runtime.quick_ps``) when it shows some containers and no service with
+    more than one; None at any doubt (the caller reads Compose's ``ps`` instead)."""
+    if not quick:
         return None
     by_service = {}
     for c in quick:
-        by_service.setdefault(c.get("Service"), []).append(c)
-    for svc in targets:
-        found = by_service.get(svc) or []
-        if len(found) != 1 or found[0].get("State") != "running" or not wanted.get(svc) \
-                or found[0].get("Image") != wanted[svc]:
-            return None
-    return {svc: found[0] for svc, found in by_service.items() if len(found) == 1}
+        if c.get("Service") in by_service:
+            return None  # two containers of a service (a switch left one?): Compose says which is which
+        by_service[c.get("Service")] = c
+    return by_service
 
 
 START_FIRST, STOP_FIRST = "start-first", "stop-first"

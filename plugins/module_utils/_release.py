@@ -52,13 +52,22 @@ class Release:
         self.p = params
         self.timings = []
 
+        last = {}  # the same command again and again (a health wait's looks) is one line: their sum, how many
+
         def timed(argv, cwd=None, data=None, **env):
             start = time.time()
             try:
                 return run(argv, cwd=cwd, data=data, **env)
             finally:
-                words = [a for a in argv if not a.startswith("-") and "/" not in a][:4]
-                self.timings.append("%.2fs %s" % (time.time() - start, " ".join(words)))
+                words = " ".join([a for a in argv if not a.startswith("-") and "/" not in a][:4])
+                took = time.time() - start
+                if self.timings and last.get("words") == words:
+                    last["took"] += took
+                    last["times"] += 1
+                    self.timings[-1] = "%.2fs %s (%d times)" % (last["took"], words, last["times"])
+                else:
+                    last.update(words=words, took=took, times=1)
+                    self.timings.append("%.2fs %s" % (took, words))
 
         self.run = timed
         self.http_get = http_get
@@ -72,6 +81,7 @@ class Release:
                        "timings": self.timings}
         self.run_id = params["run_id"] = params.get("run_id") or uuid.uuid4().hex[:12]
         self.lock = None
+        self.containers = []
 
     def execute(self):
         p = self.p
@@ -233,9 +243,13 @@ class Release:
         """The services to bring up, and the containers running now (by service)."""
         p = self.p
         wanted = {svc: _policy.image_of(svc, new) for svc in p["targets"]}
-        try:  # a no-op's fast path: no file changed and every target runs its pin (quick_ps), else the full ps
-            containers = (None if changed_files else _policy.all_running(p["targets"], wanted, self.runtime.quick_ps())
-                          ) or {c.get("Service"): c for c in self.runtime.ps()}
+        try:  # the containers as the runtime lists them quickly (quick_ps), else at any doubt its full ps
+            found = self.runtime.quick_ps()
+            containers = _policy.one_each(found)
+            if containers is None:
+                found = self.runtime.ps()
+                containers = {c.get("Service"): c for c in found}
+            self.containers = found  # what prepare_project looks at: nothing starts or stops before it
         except RuntimeFailure as exc:
             raise ReleaseError("%s; nothing was changed" % (self.runtime.diagnose() or exc)) from None
         to_up, warnings = _policy.services_to_up(
@@ -276,7 +290,7 @@ class Release:
             config = self.runtime.config()
             if to_up:
                 self._switch_modes(config, to_up)
-                switching.prepare_project(self.runtime, config, self.p, to_up, self.result)
+                switching.prepare_project(self.runtime, config, self.p, to_up, self.result, self.containers)
             return config
         except (RuntimeFailure, FileWriteError, StateError, OSError, ReleaseError) as exc:
             files.write(self.root, self.old_texts, changed_files, quiet=True)

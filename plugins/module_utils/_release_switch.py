@@ -58,13 +58,13 @@ def shared_services(config, catalogue, targets, containers):
                   if s not in catalogue and s not in targets and s not in running)
 
 
-def prepare_project(runtime, config, params, to_up, result):
+def prepare_project(runtime, config, params, to_up, result, containers):
     """Everything a switch of ``to_up`` needs, in place before it; RuntimeFailure if a piece cannot be.
 
     The external networks the project declares, a registry login when a user is given, the images of
     ``to_up``, and the project's enabled services outside the catalogue that do not run (the gateway the
-    checks go through), started as ``make start`` would. Without a catalogue the release cannot tell those
-    shared pieces from the rest, and starts none.
+    checks go through; ``containers``: the project's, as the release listed them), started as ``make start``
+    would. Without a catalogue the release cannot tell those shared pieces from the rest, and starts none.
     """
     created = runtime.ensure_networks(config)
     if created:
@@ -73,9 +73,9 @@ def prepare_project(runtime, config, params, to_up, result):
     if reg.get("username"):
         runtime.login(reg["registry"], reg["username"], reg.get("password") or "")
     runtime.progress("pulling the images of %s" % ", ".join(to_up))
-    runtime.pull(to_up)
+    result["pulled"] = runtime.pull(to_up, config)
     catalogue = params.get("catalogue")
-    missing = shared_services(config, catalogue, params.get("targets") or (), runtime.ps()) if catalogue else []
+    missing = shared_services(config, catalogue, params.get("targets") or (), containers) if catalogue else []
     if missing:
         runtime.progress("starting %s (not running; the checks go through it)" % ", ".join(missing))
         problem = runtime.start(missing, runtime.health_timeout(config, missing))

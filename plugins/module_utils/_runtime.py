@@ -78,8 +78,11 @@ class Runtime(abc.ABC):
 
     # ------------------------------------------------------------ a release
     @abc.abstractmethod
-    def pull(self, services):
-        """Fetch the images of ``services`` while everything still runs; RuntimeFailure if one cannot be pulled."""
+    def pull(self, services, config=None):
+        """Fetch the images of ``services`` while everything still runs; RuntimeFailure if one cannot be pulled.
+
+        With the project's ``config``, an image pinned by digest that the engine already has is not fetched
+        again (it is that very image). The services whose images were fetched."""
 
     @abc.abstractmethod
     def switch(self, services, timeout, modes=None, probe=None):

@@ -6,14 +6,16 @@
 # time without notice.
 """The runtime interface (``_runtime.Runtime``) on Docker Compose v2 and the Docker CLI.
 
-The stop-first switch is ``docker compose up --detach --no-deps --wait
---wait-timeout N`` of the changed services only (stop the old container,
-start the new one, wait for its healthcheck); the start-first one starts the
-new containers beside the old ones, all services at once, and drains the old
-ones together (``_compose_switch``).
-The restore is the same ``up`` of the previous ones (start-first again for a
-service whose old container is already gone), and ``rm --stop --force`` of
-services that ran nothing before.
+The stop-first switch is ``docker compose up --detach --no-deps`` of the
+changed services only (stop the old container, start the new one), then a
+wait for the new containers' health that looks every STOP_FIRST_POLL seconds
+(``_compose_switch.StartFirst.wait_health``; Compose's ``--wait`` looks every
+half second, and the service serves nothing meanwhile); the start-first one
+starts the new containers beside the old ones, all services at once, and
+drains the old ones together (``_compose_switch``).
+The restore is ``up --detach --no-deps --wait`` of the previous ones
+(start-first again for a service whose old container is already gone), and
+``rm --stop --force`` of services that ran nothing before.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from ansible_collections.aegee.deploy.plugins.module_utils._runtime import Runti
 
 # how much of Compose's output a failed switch or restore keeps
 OUTPUT_KEEP = 1500
+# seconds between two looks at the health of a stop-first switch's new containers: nothing serves the service
+# until they are healthy, so the wait looks often (one ``docker inspect`` a look)
+STOP_FIRST_POLL = 0.1
 
 
 def _parse_json_list(out):
@@ -92,13 +97,50 @@ class ComposeRuntime(Runtime):
     def health_timeout(self, config, services):
         return max(health_timeout((config.get("services") or {}).get(s) or {}) for s in services)
 
-    def pull(self, services):
-        self.compose("pull", "--quiet", *services)
+    def pull(self, services, config=None):
+        images = {svc: ((config or {}).get("services") or {}).get(svc, {}).get("image") or "" for svc in services}
+        here = [svc for svc in services if "@sha256:" in images[svc]]
+        if here:  # one look for all of them; if one is missing, all are pulled (compose skips what it has)
+            rc, _out, _err = self.run(["docker", "image", "inspect", "--format", "{{.Id}}",
+                                       *sorted({images[svc] for svc in here})])
+            if rc != 0:
+                here = []
+        todo = [svc for svc in services if svc not in here]
+        if todo:
+            self.compose("pull", "--quiet", *todo)
+        return todo
 
     def _up(self, services, timeout):
         rc, out, err = self.compose("up", "--detach", "--no-deps", "--wait", "--wait-timeout", str(int(timeout)),
                                     *services, check=False)
         return None if rc == 0 else (err or out).strip()[-OUTPUT_KEEP:]
+
+    def _stop_first(self, services, timeout):
+        """``up --detach --no-deps`` of ``services`` (each old container stops, its new one starts), then every new
+        container waited for ``healthy``, the engine asked every STOP_FIRST_POLL seconds (Compose's own ``--wait``
+        looks every half second); None, or why not (with the failed container's last words)."""
+        deadline = self.start_first.clock() + timeout
+        rc, out, err = self.compose("up", "--detach", "--no-deps", *services, check=False)
+        if rc != 0:
+            return (err or out).strip()[-OUTPUT_KEEP:]
+        ids = self._containers(services)
+        missing = [svc for svc in services if not ids[svc]]
+        if missing:
+            return "docker compose up started no container of %s" % ", ".join(missing)
+        owner = {cid: svc for svc in services for cid in ids[svc]}
+        waited = self.start_first.wait_health(list(owner), "healthy", deadline, poll=STOP_FIRST_POLL)
+        failed = next((cid for cid, why in waited.items() if why is not None), None)
+        if failed is None:
+            return None
+        return "%s: %s%s" % (owner[failed], waited[failed], self.start_first.last_words(failed))
+
+    def _containers(self, services):
+        """``{svc: [ids]}`` of the containers of ``services`` in any state: one ``docker ps`` by label (``quick_ps``),
+        or Compose's ``ps`` of each service when that cannot be sure."""
+        found = self.quick_ps()
+        if found is None:
+            return {svc: self.start_first.running(svc, every=True) for svc in services}
+        return {svc: [c["ID"] for c in found if c["Service"] == svc] for svc in services}
 
     def switch(self, services, timeout, modes=None, probe=None):
         modes = modes or {}
@@ -107,7 +149,7 @@ class ComposeRuntime(Runtime):
             self._tell("%s: stop-first, waiting up to %ds for the new container(s) to turn healthy"
                        % (", ".join(stop_first), timeout))
             start = self.start_first.clock()
-            problem = self._up(stop_first, timeout)
+            problem = self._stop_first(stop_first, timeout)
             for svc in stop_first:
                 self.report[svc] = {"mode": "stop-first", "total": round(self.start_first.clock() - start, 1)}
             if problem is not None:

@@ -264,6 +264,14 @@ recreate:
   returned: always
   type: list
   elements: str
+pulled:
+  description:
+    - Services of RV(recreate) whose images were pulled before the switch. An image pinned by digest that the
+      host already has is that very image, and is not pulled again (a rollback, or a version that ran before).
+  returned: when a service was switched
+  type: list
+  elements: str
+  sample: [core]
 shared_started:
   description:
     - Enabled services outside O(catalogue) that did not run and were started before the switch, as

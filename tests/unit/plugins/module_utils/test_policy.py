@@ -10,7 +10,6 @@ import copy
 import pytest
 
 from ansible_collections.aegee.deploy.plugins.module_utils._policy import (
-    all_running,
     definition_note,
     Refused,
     check_targets,
@@ -18,6 +17,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils._policy import (
     history_entry,
     image_of,
     lock_services,
+    one_each,
     plan_rollback,
     previous_version,
     recorded_state,
@@ -224,25 +224,21 @@ def test_services_to_up(containers, wanted, changed, to_up):
 
 
 @pytest.mark.parametrize(
-    ("quick", "wanted", "found"),
+    ("quick", "found"),
     [
-        ([ps()], {"core": IMG}, {"core": ps()}),  # runs its pin: nothing to do, no project loaded
-        ([ps(), dict(ps(), Service="events")], {"core": IMG}, {"core": ps(), "events": dict(ps(), Service="events")}),
-        (None, {"core": IMG}, None),  # the runtime cannot read it that way
-        ([], {"core": IMG}, None),  # no container
-        ([ps(state="exited")], {"core": IMG}, None),
-        ([ps(OLD_IMG)], {"core": IMG}, None),
-        ([ps(), ps()], {"core": IMG}, None),  # two containers of the service (a switch left one?)
-        ([ps()], {"core": None}, None),  # nothing pinned: nothing to compare with
-        ([ps()], {}, None),
+        ([ps()], {"core": ps()}),
+        ([ps(), dict(ps(), Service="events")], {"core": ps(), "events": dict(ps(), Service="events")}),
+        ([ps(state="exited")], {"core": ps(state="exited")}),  # what it is: services_to_up brings it up
+        (None, None),  # the runtime cannot read it that way
+        ([], None),  # nothing at all (a first release, or a label the project does not carry): Compose says
+        ([ps(), ps(OLD_IMG)], None),  # two containers of the service (a switch left one?)
     ],
-    ids=["runs-its-pin", "others-listed", "cannot-tell", "none", "exited", "other-image", "two", "no-pin",
-         "no-target"],
+    ids=["one", "others-listed", "exited", "cannot-tell", "none", "two"],
 )
-def test_all_running_says_nothing_to_do_only_when_sure(quick, wanted, found):
-    assert all_running(targets(core="1.5.0") if wanted else {}, wanted, quick) == found
-    if found is not None:  # what the full path decides from the same containers: nothing to bring up
-        assert services_to_up(targets(core="1.5.0"), found, wanted, set()) == ([], [])
+def test_one_each_reads_the_containers_by_label_only_when_sure(quick, found):
+    assert one_each(quick) == found
+    if found is not None and found["core"]["State"] == "running":  # what the full path decides from the same
+        assert services_to_up(targets(core="1.5.0"), found, {"core": IMG}, set()) == ([], [])
 
 
 def test_services_to_up_after_a_broken_lock_brings_every_target_up_and_names_the_others():

@@ -121,8 +121,9 @@ class FakeRuntime(Runtime):
     def health_timeout(self, config, services):
         return 42
 
-    def pull(self, services):
+    def pull(self, services, config=None):
         self._call("pull", list(services))
+        return list(services)
 
     def switch(self, services, timeout, modes=None, probe=None):
         self.docker.modes.append(("switch", modes))
@@ -273,7 +274,7 @@ def quick_release(root, docker, version, **params):
     return rel
 
 
-def test_a_no_op_takes_the_fast_path_and_never_loads_the_project(root, docker):
+def test_a_no_op_reads_the_containers_by_label_and_never_loads_the_project(root, docker):
     result = quick_release(root, docker, "1.4.2").execute()
     assert docker.calls == [("quick_ps",)]
     assert result["changed"] is False and result["recreate"] == []
@@ -286,23 +287,27 @@ def test_a_no_op_takes_the_fast_path_and_never_loads_the_project(root, docker):
     [
         (lambda c: c.update(State="exited"), "the container is not running"),
         (lambda c: c.update(Image=REPO + "core:1.4.1"), "it runs another image than its pin"),
-        (lambda c: c.clear(), "no container"),
     ],
-    ids=["exited", "other-image", "gone"],
+    ids=["exited", "other-image"],
 )
-def test_any_doubt_on_the_fast_path_takes_the_full_path_and_releases(root, docker, change, why):
+def test_containers_read_by_label_decide_like_composes_ps(root, docker, change, why):
     change(docker.containers["core"])
-    if not docker.containers["core"]:
-        del docker.containers["core"]
     result = quick_release(root, docker, "1.4.2").execute()
-    assert docker.calls[:2] == [("quick_ps",), ("ps",)], why
+    assert docker.calls[0] == ("quick_ps",) and ("ps",) not in docker.calls, why
     assert result["recreate"] == ["core"], why
 
 
-def test_a_release_that_changes_files_never_asks_the_fast_path(root, docker):
-    result = quick_release(root, docker, "1.5.0").execute()
-    assert docker.calls[0] == ("ps",) and ("quick_ps",) not in docker.calls
+def test_no_container_by_label_asks_compose(root, docker):
+    docker.containers.clear()
+    result = quick_release(root, docker, "1.4.2").execute()
+    assert docker.calls[:2] == [("quick_ps",), ("ps",)]
     assert result["recreate"] == ["core"]
+
+
+def test_a_release_that_changes_files_reads_the_containers_by_label_too(root, docker):
+    result = quick_release(root, docker, "1.5.0").execute()
+    assert docker.calls[0] == ("quick_ps",) and ("ps",) not in docker.calls
+    assert result["recreate"] == ["core"] and result["pulled"] == ["core"]
 
 
 # ------------------------------------------------------- before the switch
@@ -636,3 +641,14 @@ def test_the_runtime_finds_the_project_the_tools_env_names(root, docker, env, pr
     project name the tool's own values give, or a repo update would lose sight of the running containers."""
     release(root, docker, env=env).execute()
     assert docker.project == project
+
+
+def test_the_timings_say_a_command_run_again_and_again_once():
+    rel = Release({"root": "/srv/deploy", "targets": {}, "run_id": "r1"}, lambda argv, cwd=None, data=None: (0, "", ""),
+                  None, runtime=FakeRuntime)
+    for cid in ("c1", "c1", "c2", "c1"):
+        rel.run(["docker", "inspect", "--type", "container", "--format", "{{json .State}}", cid])
+    rel.run(["docker", "ps"])
+    rel.run(["docker", "inspect", "--type", "container", "--format", "{{json .State}}", "c1"])
+    assert [t.split("s ", 1)[1] for t in rel.timings] == ["docker inspect container {{json .State}} (4 times)",
+                                                          "docker ps", "docker inspect container {{json .State}}"]

@@ -19,9 +19,9 @@ COMPOSE = ["docker", "compose", "--project-directory", "/srv/deploy", "-f", "/sr
            "-f", "/srv/deploy/core.yml"]
 
 
-def runtime(answers=None, default=(0, "", "")):
+def runtime(answers=None, default=(0, "", ""), project=None):
     run = FakeRun(answers, default)
-    return ComposeRuntime("/srv/deploy", ["base.yml", "core.yml"], run), run
+    return ComposeRuntime("/srv/deploy", ["base.yml", "core.yml"], run, project=project), run
 
 
 def argvs(run):
@@ -55,13 +55,6 @@ def test_compose_errors_are_runtime_failures():
 
 
 # -------------------------------------------------------------- the steps
-
-
-def test_switch_brings_up_only_those_services_and_waits_for_their_health():
-    rt, run = runtime()
-    assert rt.switch(["core", "events"], 97.6) is None
-    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "97", "core",
-                                     "events"]]
 
 
 @pytest.mark.parametrize("step", ["switch", "restore"])
@@ -203,8 +196,8 @@ def container(health, status="running", ip="172.18.0.7", exit_code=0):
             "")
 
 
-def start_first(answers, default=(0, "", "")):
-    rt, run = runtime(answers, default)
+def start_first(answers, default=(0, "", ""), project=None):
+    rt, run = runtime(answers, default, project=project)
     now = [0.0]
     rt.start_first.clock = lambda: now[0]
     rt.start_first.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
@@ -274,10 +267,13 @@ def test_an_old_container_that_ignores_the_drain_marker_is_stopped_anyway_and_sa
 def test_stop_first_services_come_up_together_before_the_start_first_ones():
     rt, run = start_first({tuple(COMPOSE + ["ps", "--quiet", "--no-trunc", "events"]): [(0, "", ""),
                                                                                         (0, "new1\n", "")],
+                           tuple(COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]): (0, "c1\n", ""),
+                           tuple(INSPECT + ["c1"]): container("healthy"),
                            tuple(INSPECT + ["new1"]): container("healthy")})
     assert rt.switch(["core", "events"], 30, {"events": "start-first"}) is None
-    assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "--wait", "--wait-timeout", "30", "core"]
-    assert argvs(run)[3] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
+    assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "core"]
+    assert argvs(run)[1] == COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]
+    assert argvs(run)[5] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
                                        "events"]
     assert rt.report["core"]["mode"] == "stop-first" and rt.report["events"]["drain"] == "nothing ran before"
     assert not any(argv[:2] == ["docker", "stop"] for argv in argvs(run))
@@ -448,3 +444,63 @@ def test_quick_ps_says_none_when_it_cannot_be_sure(answer):
 def test_quick_ps_without_a_project_name_reads_nothing():
     run = FakeRun()
     assert ComposeRuntime("/srv/deploy", ["base.yml"], run).quick_ps() is None and run.calls == []
+
+
+# ------------------------------------------------------ the stop-first switch
+
+PROJECT = COMPOSE[:4] + ["--project-name", "myaegee-staging"] + COMPOSE[4:]
+
+
+def stop_first(answers):
+    """A runtime of the project myaegee-staging (its containers are found by label), on a fake clock."""
+    return start_first(answers, project="myaegee-staging")
+
+
+def test_switch_brings_up_only_those_services_and_waits_for_their_health():
+    # stop-first: one up of both, one docker ps for their new containers, then their health until both are healthy
+    rt, run = stop_first({tuple(QUICK): (0, "c1\trunning\timg\tcore\tFalse\tmyaegee-staging\n"
+                                            "e1\trunning\timg\tevents\tFalse\tmyaegee-staging\n"
+                                            "t1\trunning\timg\ttraefik\tFalse\tmyaegee-staging\n", ""),
+                          tuple(INSPECT + ["c1"]): container("healthy"),
+                          tuple(INSPECT + ["e1"]): [container("starting"), container("starting"), container("healthy")]})
+    assert rt.switch(["core", "events"], 97.6) is None
+    assert argvs(run) == [PROJECT + ["up", "--detach", "--no-deps", "core", "events"], QUICK,
+                          INSPECT + ["c1"], INSPECT + ["e1"], INSPECT + ["e1"], INSPECT + ["e1"]]
+    assert rt.report["core"] == rt.report["events"] == {"mode": "stop-first", "total": 0.2}  # two looks 0.1 s apart
+
+
+@pytest.mark.parametrize(
+    ("health", "problem"),
+    [
+        ([container("starting"), container("unhealthy")], "core: the new container c1 is unhealthy"),
+        ([container(None, "exited", exit_code=4)], "core: the new container exited (code 4)"),
+        ([container("starting")], "core: the container c1 is starting, not healthy"),
+    ],
+    ids=["unhealthy-at-once", "exited", "never-healthy-in-time"],
+)
+def test_a_stop_first_container_that_cannot_turn_healthy_ends_the_wait_with_its_last_words(health, problem):
+    last = {"Status": "unhealthy", "Log": [{"ExitCode": 1, "Output": "curl: (22) 500\n"}]}
+    looks = len(health)  # the scripted answers are used up as they are given
+    rt, run = stop_first({tuple(QUICK): (0, "c1\trunning\timg\tcore\tFalse\tmyaegee-staging\n", ""),
+                          tuple(INSPECT + ["c1"]): health,
+                          ("docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}"):
+                              (0, json.dumps(last), ""),
+                          ("docker", "logs"): (0, "", "boom\n")})
+    assert rt.switch(["core"], 5) == problem + "; its last health check (exit 1): curl: (22) 500; its last log " \
+                                              "lines:\nboom"
+    made = sum(argv[:len(INSPECT)] == INSPECT for argv in argvs(run))
+    # at once: the looks its answers take; in time: one every 0.1 s for the 5 s the switch may take
+    assert made == looks if "not healthy" not in problem else 50 <= made <= 52
+
+
+def test_a_stop_first_switch_without_the_projects_name_finds_its_containers_through_compose():
+    rt, run = start_first({tuple(COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]): (0, "c1\n", ""),
+                           tuple(INSPECT + ["c1"]): container("healthy")})
+    assert rt.switch(["core"], 30) is None
+    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "core"],
+                          COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"], INSPECT + ["c1"]]
+
+
+def test_a_stop_first_switch_that_started_nothing_says_so():
+    rt, _run = stop_first({tuple(QUICK): (0, "t1\trunning\timg\ttraefik\tFalse\tmyaegee-staging\n", "")})
+    assert rt.switch(["core"], 30) == "docker compose up started no container of core"
