@@ -38,12 +38,27 @@ POLL = 0.5
 class StartFirst:
     """``switch(services, timeout, probe)``; ``compose`` runs compose, ``run`` the Docker CLI."""
 
-    def __init__(self, compose, run, clock=time.monotonic, sleep=time.sleep, progress=None):
+    def __init__(self, compose, run, clock=time.monotonic, sleep=time.sleep, progress=None, listing=None):
         self.compose = compose
         self.run = run
+        self.listing = listing or (lambda: None)  # the project's containers in one call (quick_ps), None if unsure
         self.progress = progress or (lambda text: None)
         self.clock = clock
         self.sleep = sleep
+
+    def containers(self, services, every=False):
+        """``{svc: running ids}`` (``every``: and ``{svc: ids in any state}``): one listing of the project's
+        containers, or Compose's ``ps`` of each service when that listing cannot be sure."""
+        found = self.listing()
+        running, anyhow = {}, {}
+        for svc in services:
+            if found is None:
+                running[svc] = self.running(svc)
+                anyhow[svc] = self.running(svc, every=True) if every else []
+            else:
+                running[svc] = [c["ID"] for c in found if c["Service"] == svc and c["State"] == "running"]
+                anyhow[svc] = [c["ID"] for c in found if c["Service"] == svc]
+        return (running, anyhow) if every else running
 
     def running(self, svc, every=False):
         """The ids of the running containers of ``svc`` (``every``: in any state)."""
@@ -152,16 +167,16 @@ class StartFirst:
     def _start(self, services):
         """``(old, new, problem)``: one ``up --scale`` starting a new container of each service beside its old
         ones; ``new[svc]`` is its new id, or the list of what started when that is not exactly one."""
-        old = {}
+        old, every = self.containers(services, every=True)
         for svc in services:
-            old[svc] = self.running(svc)
-            stopped = [cid for cid in self.running(svc, every=True) if cid not in old[svc]]
+            stopped = [cid for cid in every[svc] if cid not in old[svc]]
             if stopped:
                 # a stopped container serves nothing, and `up --no-recreate` would start it with its old configuration
                 self.run(["docker", "rm", "--force"] + stopped)
         scales = [arg for svc in services for arg in ("--scale", "%s=%d" % (svc, len(old[svc]) + 1))]
         rc, out, err = self.compose("up", "--detach", "--no-deps", "--no-recreate", *scales, *services, check=False)
-        new = {svc: [cid for cid in self.running(svc) if cid not in old[svc]] for svc in services}
+        now = self.containers(services)
+        new = {svc: [cid for cid in now[svc] if cid not in old[svc]] for svc in services}
         names = ", ".join(services)
         if rc != 0:
             return old, new, "starting a new %s container beside the old one failed: %s" % (

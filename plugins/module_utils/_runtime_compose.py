@@ -55,7 +55,7 @@ class ComposeRuntime(Runtime):
     def __init__(self, root, files, run, project=None):
         super().__init__(root, files, run, project=project)
         self.compose = Compose(root, self.files, run, project=self.project)
-        self.start_first = StartFirst(self.compose, run, progress=self._tell)
+        self.start_first = StartFirst(self.compose, run, progress=self._tell, listing=self.quick_ps)
         self.replaced = set()  # start-first services whose old container is gone
 
     def _tell(self, text):

@@ -504,3 +504,17 @@ def test_a_stop_first_switch_without_the_projects_name_finds_its_containers_thro
 def test_a_stop_first_switch_that_started_nothing_says_so():
     rt, _run = stop_first({tuple(QUICK): (0, "t1\trunning\timg\ttraefik\tFalse\tmyaegee-staging\n", "")})
     assert rt.switch(["core"], 30) == "docker compose up started no container of core"
+
+
+def test_start_first_with_the_projects_name_lists_the_containers_by_label_once_before_and_once_after():
+    row = "%s\t%s\timg\tcore\tFalse\tmyaegee-staging\n"
+    rt, run = stop_first({tuple(QUICK): [(0, row % ("old1", "running") + row % ("exited1", "exited"), ""),
+                                         (0, row % ("old1", "running") + row % ("new1", "running"), "")],
+                          tuple(INSPECT + ["new1"]): container("healthy"),
+                          tuple(INSPECT + ["old1"]): container("unhealthy")})
+    assert rt.switch(["core"], 60, {"core": "start-first"}) is None
+    assert argvs(run)[:5] == [QUICK, ["docker", "rm", "--force", "exited1"],
+                              PROJECT + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "core=2", "core"],
+                              QUICK, INSPECT + ["new1"]]
+    assert not any(argv[:2] == ["docker", "compose"] and "ps" in argv for argv in argvs(run))
+    assert argvs(run)[-2:] == [["docker", "stop", "old1"], ["docker", "rm", "--force", "old1"]]
