@@ -53,7 +53,8 @@ import time
 
 import fleet
 from _testbed import (
-    ADDR, ENV, HOST_ROOT, PORT_SUFFIX, REPO, TESTBED, machine, ports_origin, revert_origin, sh, ssh, timed, wait_version,
+    ADDR, ENV, HOST_ROOT, PORT_SUFFIX, REPO, TESTBED, machine, ports_origin, revert_origin, sh, ssh, timed,
+    wait_version,
 )
 
 SERVICES = ("core", "events", "mailer", "frontend")

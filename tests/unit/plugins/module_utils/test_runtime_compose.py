@@ -462,7 +462,8 @@ def test_switch_brings_up_only_those_services_and_waits_for_their_health():
                                             "e1\trunning\timg\tevents\tFalse\tmyaegee-staging\n"
                                             "t1\trunning\timg\ttraefik\tFalse\tmyaegee-staging\n", ""),
                           tuple(INSPECT + ["c1"]): container("healthy"),
-                          tuple(INSPECT + ["e1"]): [container("starting"), container("starting"), container("healthy")]})
+                          tuple(INSPECT + ["e1"]): [container("starting"), container("starting"),
+                                                    container("healthy")]})
     assert rt.switch(["core", "events"], 97.6) is None
     assert argvs(run) == [PROJECT + ["up", "--detach", "--no-deps", "core", "events"], QUICK,
                           INSPECT + ["c1"], INSPECT + ["e1"], INSPECT + ["e1"], INSPECT + ["e1"]]
@@ -486,8 +487,8 @@ def test_a_stop_first_container_that_cannot_turn_healthy_ends_the_wait_with_its_
                           ("docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}"):
                               (0, json.dumps(last), ""),
                           ("docker", "logs"): (0, "", "boom\n")})
-    assert rt.switch(["core"], 5) == problem + "; its last health check (exit 1): curl: (22) 500; its last log " \
-                                              "lines:\nboom"
+    said = "; its last health check (exit 1): curl: (22) 500; its last log lines:\nboom"
+    assert rt.switch(["core"], 5) == problem + said
     made = sum(argv[:len(INSPECT)] == INSPECT for argv in argvs(run))
     # at once: the looks its answers take; in time: one every 0.1 s for the 5 s the switch may take
     assert made == looks if "not healthy" not in problem else 50 <= made <= 52
