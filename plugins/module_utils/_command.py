@@ -17,6 +17,8 @@ program).
 
 from __future__ import annotations
 
+import time
+
 NOT_STARTED = 127  # what a shell answers for a command it cannot find
 
 
@@ -31,3 +33,26 @@ def runner(module, binary_data=False):
             return NOT_STARTED, "", "cannot run %s: %s" % (argv[0] if argv else "(nothing)", exc.strerror or exc)
 
     return run
+
+
+def timed(run, timings):
+    """``run`` that appends ``"<seconds>s <what>"`` to ``timings`` for each command (its first words, no options
+    or paths); the same command again and again (a health wait's looks) stays one line: their sum, how many."""
+    last = {}
+
+    def timed_run(argv, cwd=None, data=None, **env):
+        start = time.time()
+        try:
+            return run(argv, cwd=cwd, data=data, **env)
+        finally:
+            words = " ".join([a for a in argv if not a.startswith("-") and "/" not in a][:4])
+            took = time.time() - start
+            if timings and last.get("words") == words:
+                last["took"] += took
+                last["times"] += 1
+                timings[-1] = "%.2fs %s (%d times)" % (last["took"], words, last["times"])
+            else:
+                last.update(words=words, took=took, times=1)
+                timings.append("%.2fs %s" % (took, words))
+
+    return timed_run

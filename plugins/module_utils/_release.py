@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 import uuid
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _dotenv, _policy, _repo
 from ansible_collections.aegee.deploy.plugins.module_utils import _release_files as files
 from ansible_collections.aegee.deploy.plugins.module_utils import _release_switch as switching
+from ansible_collections.aegee.deploy.plugins.module_utils._command import timed
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import project_files
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
@@ -51,25 +51,7 @@ class Release:
     def __init__(self, params, run, http_get, check_mode=False, runtime=None):
         self.p = params
         self.timings = []
-
-        last = {}  # the same command again and again (a health wait's looks) is one line: their sum, how many
-
-        def timed(argv, cwd=None, data=None, **env):
-            start = time.time()
-            try:
-                return run(argv, cwd=cwd, data=data, **env)
-            finally:
-                words = " ".join([a for a in argv if not a.startswith("-") and "/" not in a][:4])
-                took = time.time() - start
-                if self.timings and last.get("words") == words:
-                    last["took"] += took
-                    last["times"] += 1
-                    self.timings[-1] = "%.2fs %s (%d times)" % (last["took"], words, last["times"])
-                else:
-                    last.update(words=words, took=took, times=1)
-                    self.timings.append("%.2fs %s" % (took, words))
-
-        self.run = timed
+        self.run = timed(run, self.timings)
         self.http_get = http_get
         self.check_mode = check_mode
         self.runtime_class = runtime or get_runtime(params.get("runtime"))

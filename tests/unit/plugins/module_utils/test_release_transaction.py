@@ -641,14 +641,3 @@ def test_the_runtime_finds_the_project_the_tools_env_names(root, docker, env, pr
     project name the tool's own values give, or a repo update would lose sight of the running containers."""
     release(root, docker, env=env).execute()
     assert docker.project == project
-
-
-def test_the_timings_say_a_command_run_again_and_again_once():
-    rel = Release({"root": "/srv/deploy", "targets": {}, "run_id": "r1"}, lambda argv, cwd=None, data=None: (0, "", ""),
-                  None, runtime=FakeRuntime)
-    for cid in ("c1", "c1", "c2", "c1"):
-        rel.run(["docker", "inspect", "--type", "container", "--format", "{{json .State}}", cid])
-    rel.run(["docker", "ps"])
-    rel.run(["docker", "inspect", "--type", "container", "--format", "{{json .State}}", "c1"])
-    assert [t.split("s ", 1)[1] for t in rel.timings] == ["docker inspect container {{json .State}} (4 times)",
-                                                          "docker ps", "docker inspect container {{json .State}}"]

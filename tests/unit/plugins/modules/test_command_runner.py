@@ -10,7 +10,7 @@ from __future__ import annotations
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.aegee.deploy.plugins.module_utils._command import NOT_STARTED, runner
+from ansible_collections.aegee.deploy.plugins.module_utils._command import NOT_STARTED, runner, timed
 
 
 def _module():
@@ -36,3 +36,15 @@ def test_a_missing_program_is_a_failed_command_not_the_modules_end(tmp_path):
     assert out == ""
     assert err.startswith("cannot run %s: " % missing)
     assert "No such file" in err
+
+
+def test_the_timings_say_a_command_run_again_and_again_once():
+    timings, seen = [], []
+    run = timed(lambda argv, cwd=None, data=None: seen.append(argv) or (0, "", ""), timings)
+    for cid in ("c1", "c1", "c2", "c1"):
+        assert run(["docker", "inspect", "--type", "container", "--format", "{{json .State}}", cid]) == (0, "", "")
+    run(["docker", "ps"])
+    run(["docker", "inspect", "--type", "container", "--format", "{{json .State}}", "c1"])
+    assert len(seen) == 6
+    assert [t.split("s ", 1)[1] for t in timings] == ["docker inspect container {{json .State}} (4 times)",
+                                                      "docker ps", "docker inspect container {{json .State}}"]
