@@ -123,7 +123,7 @@ class ComposeRuntime(Runtime):
         rc, out, err = self.compose("up", "--detach", "--no-deps", *services, check=False)
         if rc != 0:
             return (err or out).strip()[-OUTPUT_KEEP:]
-        ids = self._containers(services)
+        ids = self.start_first.containers(services, every=True)[1]  # in any state: one that exited fails
         missing = [svc for svc in services if not ids[svc]]
         if missing:
             return "docker compose up started no container of %s" % ", ".join(missing)
@@ -133,14 +133,6 @@ class ComposeRuntime(Runtime):
         if failed is None:
             return None
         return "%s: %s%s" % (owner[failed], waited[failed], self.start_first.last_words(failed))
-
-    def _containers(self, services):
-        """``{svc: [ids]}`` of the containers of ``services`` in any state: one ``docker ps`` by label (``quick_ps``),
-        or Compose's ``ps`` of each service when that cannot be sure."""
-        found = self.quick_ps()
-        if found is None:
-            return {svc: self.start_first.running(svc, every=True) for svc in services}
-        return {svc: [c["ID"] for c in found if c["Service"] == svc] for svc in services}
 
     def switch(self, services, timeout, modes=None, probe=None):
         modes = modes or {}

@@ -272,8 +272,8 @@ def test_stop_first_services_come_up_together_before_the_start_first_ones():
                            tuple(INSPECT + ["new1"]): container("healthy")})
     assert rt.switch(["core", "events"], 30, {"events": "start-first"}) is None
     assert argvs(run)[0] == COMPOSE + ["up", "--detach", "--no-deps", "core"]
-    assert argvs(run)[1] == COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]
-    assert argvs(run)[5] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
+    assert argvs(run)[1:3] == [PS_CORE, COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]]
+    assert argvs(run)[6] == COMPOSE + ["up", "--detach", "--no-deps", "--no-recreate", "--scale", "events=1",
                                        "events"]
     assert rt.report["core"]["mode"] == "stop-first" and rt.report["events"]["drain"] == "nothing ran before"
     assert not any(argv[:2] == ["docker", "stop"] for argv in argvs(run))
@@ -498,7 +498,7 @@ def test_a_stop_first_switch_without_the_projects_name_finds_its_containers_thro
     rt, run = start_first({tuple(COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"]): (0, "c1\n", ""),
                            tuple(INSPECT + ["c1"]): container("healthy")})
     assert rt.switch(["core"], 30) is None
-    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "core"],
+    assert argvs(run) == [COMPOSE + ["up", "--detach", "--no-deps", "core"], PS_CORE,
                           COMPOSE + ["ps", "--all", "--quiet", "--no-trunc", "core"], INSPECT + ["c1"]]
 
 
