@@ -12,14 +12,19 @@ mode waits for nothing and is not watched; an ``async`` task runs as Ansible run
 from __future__ import annotations
 
 import copy
+import os
 import posixpath
 
+from ansible import constants as C
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.aegee.deploy.plugins.plugin_utils._payload_cache import PayloadCache, fingerprint
 from ansible_collections.aegee.deploy.plugins.plugin_utils._progress import Watcher
 
 display = Display()
+PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE_FQN = "ansible_collections.aegee.deploy.plugins.modules.compose_release"
 
 
 class ActionModule(ActionBase):
@@ -33,6 +38,7 @@ class ActionModule(ActionBase):
         watcher = None
         if not self._task.check_mode and not self._task.async_val:
             watcher = self._watcher(task_vars or {})
+        cache = _payload_cache()
         if watcher is not None:
             watcher.start()
         try:
@@ -40,6 +46,7 @@ class ActionModule(ActionBase):
         finally:
             if watcher is not None:
                 watcher.stop()
+        _keep(cache)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
@@ -63,3 +70,26 @@ class ActionModule(ActionBase):
             return out.decode("utf-8", "replace") if isinstance(out, bytes) else out or ""
 
         return Watcher(str(host), lock, read, display.display)
+
+
+def _payload_cache():
+    """The module's payload kept from an earlier run, put where Ansible looks (``_payload_cache``); None when off."""
+    try:
+        cache = PayloadCache(MODULE_FQN, fingerprint(os.path.join(PLUGINS, "modules", "compose_release.py"),
+                                                     os.path.join(PLUGINS, "module_utils")), C.DEFAULT_LOCAL_TMP)
+        if cache.restore():
+            display.vvv("compose_release: its payload from %s (not built again)" % cache.kept)
+        return cache
+    except (OSError, ValueError) as exc:
+        display.vvv("compose_release: no kept payload (%s)" % exc)
+        return None
+
+
+def _keep(cache):
+    if cache is None:
+        return
+    try:
+        if cache.keep():
+            display.vvv("compose_release: its payload kept in %s for the next runs" % cache.kept)
+    except OSError as exc:
+        display.vvv("compose_release: its payload not kept (%s)" % exc)

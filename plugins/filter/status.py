@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.aegee.deploy.plugins.plugin_utils._plain import plain
-from ansible_collections.aegee.deploy.plugins.plugin_utils import _status_table
 
 
 def status_rows(hosts, registry=None):
@@ -29,14 +28,24 @@ def status_rows(hosts, registry=None):
             raise AnsibleFilterError("status_rows: every entry needs at least 'host' and 'info', got %r" % (h,))
     if registry is not None and not isinstance(registry, Mapping):
         raise AnsibleFilterError("status_rows: registry must be a mapping of service to image_version_info result")
-    return _status_table.rows(hosts, plain(registry) if registry else {})
+    return _table().rows(hosts, plain(registry) if registry else {})
 
 
 def status_table(rows):
     """The rows as aligned text lines, followed by one line per drift and lock."""
     if not isinstance(rows, (list, tuple)):
         raise AnsibleFilterError("status_table expects the list that status_rows returns")
-    return _status_table.table(plain(rows))
+    return _table().table(plain(rows))
+
+
+def _table():
+    """plugin_utils._status_table, imported on first use: it brings the compose parser (ruamel.yaml) and the
+    runtimes (~50 ms), and Ansible loads every filter file of a collection for any of its filters in each task."""
+    from ansible_collections.aegee.deploy.plugins.plugin_utils import (  # noqa: PLC0415 pylint: disable=import-outside-toplevel
+        _status_table,
+    )
+
+    return _status_table
 
 
 class FilterModule:

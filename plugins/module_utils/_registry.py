@@ -45,14 +45,10 @@ import hashlib
 import json
 import re
 import socket
-import ssl
 import threading
 import time
-from http.client import HTTPException
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urljoin, urlsplit
-
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.aegee.deploy.plugins.module_utils import _semver
 
@@ -458,6 +454,13 @@ class _RegistryHttp:
     # ------------------------------------------------------------------ http
 
     def _send_once(self, method, url, headers):
+        # imported here: these cost ~90 ms to import, and what only parses references (the controller's input
+        # checks, loaded by every task that uses one of this collection's filters) never sends a request
+        import ssl  # noqa: PLC0415 pylint: disable=import-outside-toplevel
+        from http.client import HTTPException  # noqa: PLC0415 pylint: disable=import-outside-toplevel
+
+        from ansible.module_utils.urls import open_url  # noqa: PLC0415 pylint: disable=import-outside-toplevel
+
         with self._lock:
             self.requests += 1
         try:
