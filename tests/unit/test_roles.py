@@ -87,8 +87,32 @@ def test_compose_release_is_called_in_one_place():
 
 
 def _includes(path, tasks_from):
-    return [t for t in tasks(path) if (t.get("ansible.builtin.include_role") or {}).get("name")
-            == "aegee.deploy._release" and t["ansible.builtin.include_role"].get("tasks_from") == tasks_from]
+    return [t for t in tasks(path) if (t.get("ansible.builtin.import_role") or {}).get("name")
+            == "aegee.deploy._release" and t["ansible.builtin.import_role"].get("tasks_from") == tasks_from]
+
+
+@pytest.mark.parametrize("role", ["deploy", "rollback"])
+def test_the_internal_steps_are_imported_without_a_second_validation(role):
+    for path, tasks_from in (("plan.yml", "check"), ("main.yml", "release"), ("main.yml", "report")):
+        (step,) = _includes(role + "/tasks/" + path, tasks_from)
+        assert step["ansible.builtin.import_role"]["rolespec_validate"] is False
+        assert set(step.get("vars") or {}) <= set(options("_release")[tasks_from])
+
+
+@pytest.mark.parametrize("role", ["deploy", "rollback"])
+def test_the_playbook_validates_the_role_once_with_the_same_spec(role):
+    """The plan play validates the entry point ``plan``; the release play imports the role without validation:
+    that is only right while the two entry points take the same options, with the same specs."""
+    specs = options(role)
+    assert specs["plan"] == specs["main"]
+    with open(os.path.join(REPO_ROOT, "playbooks", role + ".yml"), encoding="utf-8") as handle:
+        plan_play, release_play = yaml.safe_load(handle)
+    assert plan_play["vars"] == release_play["vars"]
+    (plan,) = [t for t in plan_play["tasks"] if "ansible.builtin.import_role" in t]
+    assert plan["ansible.builtin.import_role"] == {"name": "aegee.deploy." + role, "tasks_from": "plan"}
+    assert "roles" not in release_play
+    (main,) = release_play["tasks"]
+    assert main["ansible.builtin.import_role"] == {"name": "aegee.deploy." + role, "rolespec_validate": False}
 
 
 @pytest.mark.parametrize("role", ["deploy", "rollback"])
