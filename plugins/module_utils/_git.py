@@ -8,11 +8,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+
+# what git says to these never changes while no other git command runs: the text of an object, what a name
+# resolves to, a blob's config, a tree's listing, a count of commits; the worktree is not read (``status`` is
+# not here: the release edits files)
+READ_ONLY = frozenset(("show", "rev-parse", "ls-tree", "rev-list"))
+_MEMO = None  # {(cwd, args): (rc, out, err)} while ``remembered()`` is in effect
 
 
 class RepoError(Exception):
     pass
+
+
+@contextlib.contextmanager
+def remembered():
+    """Within it, a read-only git command asked again with the same arguments in the same checkout is answered
+    from memory, until any other git command runs (it may move HEAD, fetch, change the config: all is forgotten).
+    A release asks the same few things many times (HEAD, the committed .env and compose files)."""
+    global _MEMO  # pylint: disable=global-statement
+    outer, _MEMO = _MEMO, {} if _MEMO is None else _MEMO
+    try:
+        yield
+    finally:
+        _MEMO = outer
+
+
+def _read_only(args):
+    return args[0] in READ_ONLY or (args[0] == "config" and args[1:2] in (["--blob"], ["--get"]))
 
 
 class Git:
@@ -23,9 +47,20 @@ class Git:
         self._run = run
 
     def __call__(self, *args, check=True, cwd=None):
-        rc, out, err = self._run(["git", *args], cwd=cwd or self.root)
+        cwd = cwd or self.root
+        if _MEMO is not None:
+            key = (cwd, args)
+            if _read_only(list(args)):
+                if key not in _MEMO:
+                    _MEMO[key] = self._run(["git", *args], cwd=cwd)
+                rc, out, err = _MEMO[key]
+            else:
+                _MEMO.clear()
+                rc, out, err = self._run(["git", *args], cwd=cwd)
+        else:
+            rc, out, err = self._run(["git", *args], cwd=cwd)
         if check and rc != 0:
-            raise RepoError("git %s failed in %s: %s" % (" ".join(args), cwd or self.root, (err or out).strip()))
+            raise RepoError("git %s failed in %s: %s" % (" ".join(args), cwd, (err or out).strip()))
         return rc, out, err
 
     def sub(self, folder):

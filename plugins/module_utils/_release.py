@@ -31,6 +31,7 @@ from ansible_collections.aegee.deploy.plugins.module_utils import _release_switc
 from ansible_collections.aegee.deploy.plugins.module_utils._command import timed
 from ansible_collections.aegee.deploy.plugins.module_utils._compose_cli import project_files
 from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError
+from ansible_collections.aegee.deploy.plugins.module_utils._git import remembered
 from ansible_collections.aegee.deploy.plugins.module_utils._runtime import RuntimeFailure
 from ansible_collections.aegee.deploy.plugins.module_utils._runtimes import get_runtime
 from ansible_collections.aegee.deploy.plugins.module_utils._state import HostState, StateError, now_iso
@@ -79,7 +80,8 @@ class Release:
             held = self.state.read_lock()
             if held:
                 self.state.warnings.append("the host is locked by " + HostState.describe_lock(held))
-            return self._transaction()
+            with remembered():  # the same git questions are asked many times: each is asked once
+                return self._transaction()
         targets = ", ".join("%s=%s" % (s, t["version"]) for s, t in sorted(p["targets"].items()))
         self.lock = self.state.acquire(
             {"id": self.run_id, "owner": p.get("actor") or "unknown", "controller": p.get("controller") or "",
@@ -92,7 +94,8 @@ class Release:
         ok = False
         try:
             _repo.exclude_state_dir(self.root, os.path.basename(self.state.dir))
-            self._transaction()
+            with remembered():
+                self._transaction()
             ok = True
         finally:
             if not (ok and p.get("keep_lock")):

@@ -282,6 +282,22 @@ def test_a_no_op_reads_the_containers_by_label_and_never_loads_the_project(root,
     assert history(root)[-1]["result"] == "unchanged"
 
 
+def test_a_release_asks_git_each_read_only_question_once_between_commands_that_change_things(root, docker):
+    host = Host()
+    result = quick_release(root, docker, "1.4.2", host=host).execute()
+    assert result["changed"] is False
+    git = [c[1:] for c in host.calls if c[0] == "git"]
+    assert ["show", "HEAD:.env"] in git and ["rev-parse", "HEAD"] in git
+    asked = set()
+    for argv in git:
+        if argv[0] in ("show", "rev-parse", "ls-tree", "rev-list") or argv[:2] in (["config", "--blob"],
+                                                                                   ["config", "--get"]):
+            assert tuple(argv) not in asked, "asked again: git %s" % " ".join(argv)
+            asked.add(tuple(argv))
+        else:
+            asked.clear()  # fetch, merge, status...: the answers may differ after it
+
+
 @pytest.mark.parametrize(
     ("change", "why"),
     [
