@@ -15,7 +15,7 @@ import os
 # resolves to, a blob's config, a tree's listing, a count of commits; the worktree is not read (``status`` is
 # not here: the release edits files)
 READ_ONLY = frozenset(("show", "rev-parse", "ls-tree", "rev-list"))
-_MEMO = None  # {(cwd, args): (rc, out, err)} while ``remembered()`` is in effect
+_MEMO = []  # [{(cwd, args): (rc, out, err)}] while ``remembered()`` is in effect
 
 
 class RepoError(Exception):
@@ -27,12 +27,14 @@ def remembered():
     """Within it, a read-only git command asked again with the same arguments in the same checkout is answered
     from memory, until any other git command runs (it may move HEAD, fetch, change the config: all is forgotten).
     A release asks the same few things many times (HEAD, the committed .env and compose files)."""
-    global _MEMO  # pylint: disable=global-statement
-    outer, _MEMO = _MEMO, {} if _MEMO is None else _MEMO
+    outer = bool(_MEMO)
+    if not outer:
+        _MEMO.append({})
     try:
         yield
     finally:
-        _MEMO = outer
+        if not outer:
+            _MEMO.clear()
 
 
 def _read_only(args):
@@ -48,14 +50,14 @@ class Git:
 
     def __call__(self, *args, check=True, cwd=None):
         cwd = cwd or self.root
-        if _MEMO is not None:
-            key = (cwd, args)
+        if _MEMO:
+            memo, key = _MEMO[0], (cwd, args)
             if _read_only(list(args)):
-                if key not in _MEMO:
-                    _MEMO[key] = self._run(["git", *args], cwd=cwd)
-                rc, out, err = _MEMO[key]
+                if key not in memo:
+                    memo[key] = self._run(["git", *args], cwd=cwd)
+                rc, out, err = memo[key]
             else:
-                _MEMO.clear()
+                memo.clear()
                 rc, out, err = self._run(["git", *args], cwd=cwd)
         else:
             rc, out, err = self._run(["git", *args], cwd=cwd)
