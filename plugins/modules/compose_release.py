@@ -205,6 +205,10 @@ options:
     type: str
 notes:
   - The lock, the history and the state are files under O(state_dir), mode 0600 in a 0700 folder.
+  - The collection's action for this module keeps the module's AnsiballZ payload between runs, in
+    C(<local_tmp>/aegee-ansiballz/) on the controller (0700), under a key of the ansible-core version and the
+    text of the module and its module_utils, so that a run does not build it again; any problem there only
+    means it is built as before.
 seealso:
   - module: aegee.deploy.compose_pin
   - module: aegee.deploy.image_version_info

@@ -31,7 +31,7 @@ def test_build_install_and_run_installed_playbook(testbed, tmp_path):
          "aegee.deploy.deploy", "-l", "staging", "-e", "service=core", "-e", "version=1.5.0", "--check"],
         env=env,
     )
-    assert "Release on this host" in proc.stdout
+    assert "Run compose_release (deploy)" in proc.stdout
     assert "failed=0" in proc.stdout
     doc = run(["ansible-doc", "-t", "module", "aegee.deploy.compose_release"], env=env).stdout
     assert str(installed) in doc
