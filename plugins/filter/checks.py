@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _checks
 
 
 def smoke_problems(info, services, require_pinned_version=True):
@@ -29,6 +28,12 @@ def smoke_problems(info, services, require_pinned_version=True):
     except TypeError:
         raise AnsibleFilterError("smoke_problems: require_pinned_version must be a boolean, got %r"
                                  % (require_pinned_version,)) from None
+    # imported here: Ansible loads every filter file of a collection for any of its filters, in each task's own
+    # process, and _checks (with the browser and scenario code) costs ~15 ms that only this filter needs
+    from ansible_collections.aegee.deploy.plugins.module_utils import (  # noqa: PLC0415 pylint: disable=import-outside-toplevel
+        _checks,
+    )
+
     return _checks.smoke_problems(info, list(services), require)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.aegee.deploy.plugins.module_utils import _checks, _policy, _semver
+from ansible_collections.aegee.deploy.plugins.module_utils import _policy, _semver
 from ansible_collections.aegee.deploy.plugins.module_utils._args import is_state_dir
 from ansible_collections.aegee.deploy.plugins.module_utils._names import BRANCH_RE, SERVICE_RE, SERVICE_RULE
 from ansible_collections.aegee.deploy.plugins.module_utils._registry import RegistryError, parse_reference
@@ -415,7 +415,12 @@ def check_inventory(hostvars, hosts, groups=None, need=None, one_environment=Fal
             if hv.get(name) is not None:
                 for problem in check(hv[name]):
                     add("%s %s" % (name, problem), host)
-        # the checks of the release (aegee_extra_checks, aegee_browser_checks, aegee_browser_python): _checks
+        # the checks of the release (aegee_extra_checks, aegee_browser_checks, aegee_browser_python): _checks,
+        # imported here (~15 ms): the -e check, which loads this module in its own process, never needs it
+        from ansible_collections.aegee.deploy.plugins.module_utils import (  # noqa: PLC0415 pylint: disable=import-outside-toplevel
+            _checks,
+        )
+
         for problem in _checks.inventory_problems(hv, skip={name for h, name in reported if h == host}):
             add(problem, host)
         for problem in _scenario_files.inventory_problems(hv):  # the browser scenarios: read and compiled here
