@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 
 import pytest
@@ -11,6 +12,7 @@ from ansible_collections.aegee.deploy.plugins.plugin_utils._payload_cache import
 
 FQN = "ansible_collections.aegee.deploy.plugins.modules.compose_release"
 ENTRY = FQN + "-ZIP_DEFLATED-none"
+OURS = "ansible_collections.aegee.deploy."
 
 
 @pytest.fixture
@@ -139,3 +141,22 @@ def test_only_the_newest_keys_are_kept(tmp_path, monkeypatch):
     built(local)
     PayloadCache(FQN, "k9", local).keep()
     assert sorted(p.name for p in root.iterdir()) == ["k3", "k9"]
+
+
+def test_the_key_covers_every_file_the_payload_can_hold():
+    """The key is the Ansible version and this collection's module and module_utils: right only while they import
+    no module_util of another collection (its update would not change the key)."""
+    plugins = os.path.dirname(os.path.dirname(_payload_cache.__file__))
+    paths = [os.path.join(plugins, "modules", "compose_release.py")] + [
+        os.path.join(plugins, "module_utils", name) for name in os.listdir(os.path.join(plugins, "module_utils"))
+        if name.endswith(".py")]
+    foreign = []
+    for path in paths:
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            foreign += ["%s: %s" % (os.path.basename(path), n) for n in names
+                        if n.startswith("ansible_collections.") and not n.startswith(OURS)]
+    assert foreign == []
