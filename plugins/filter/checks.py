@@ -16,7 +16,6 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 
-
 def smoke_problems(info, services, require_pinned_version=True):
     """The problems the smoke role reports of a host's release_info result, one per service; [] when all is well."""
     if not isinstance(info, Mapping):
