@@ -19,7 +19,9 @@ from ansible import constants as C
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.aegee.deploy.plugins.plugin_utils._payload_cache import PayloadCache, fingerprint
+from ansible_collections.aegee.deploy.plugins.plugin_utils._payload_cache import (
+    FileWriteError, PayloadCache, fingerprint,
+)
 from ansible_collections.aegee.deploy.plugins.plugin_utils._progress import Watcher
 
 display = Display()
@@ -80,7 +82,7 @@ def _payload_cache():
         if cache.restore():
             display.vvv("compose_release: its payload from %s (not built again)" % cache.kept)
         return cache
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, FileWriteError) as exc:
         display.vvv("compose_release: no kept payload (%s)" % exc)
         return None
 
@@ -91,5 +93,5 @@ def _keep(cache):
     try:
         if cache.keep():
             display.vvv("compose_release: its payload kept in %s for the next runs" % cache.kept)
-    except OSError as exc:
+    except (OSError, FileWriteError) as exc:
         display.vvv("compose_release: its payload not kept (%s)" % exc)

@@ -31,9 +31,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 
 import ansible
+
+from ansible_collections.aegee.deploy.plugins.module_utils._fileio import FileWriteError, atomic_write
+
+__all__ = ["FileWriteError", "PayloadCache", "fingerprint"]
 
 KEEP = 4  # keys kept (the newest); an older one is removed when a new one is written
 DIRNAME = "aegee-ansiballz"
@@ -59,16 +62,10 @@ def _private(path):
 
 
 def _copy(src, dst_dir):
-    """Copy ``src`` into ``dst_dir`` under its name, through a temporary name and a rename (mode 0600)."""
-    fd, tmp = tempfile.mkstemp(dir=dst_dir, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as handle:
-            shutil.copyfileobj(handle, out)
-        os.replace(tmp, os.path.join(dst_dir, os.path.basename(src)))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Copy ``src`` into ``dst_dir`` under its name, atomically (``_fileio.atomic_write``), mode 0600."""
+    with open(src, "rb") as handle:
+        data = handle.read()
+    atomic_write(os.path.join(dst_dir, os.path.basename(src)), data, mode=0o600)
 
 
 class PayloadCache:

@@ -84,7 +84,8 @@ def test_kept_then_restored_in_the_next_run(tmp_path):
     assert PayloadCache(FQN, "k1", two).restore() == [ENTRY]
     with open(os.path.join(two, "ansiballz_cache", ENTRY), "rb") as handle:
         assert handle.read() == b"payload"
-    assert not [n for n in os.listdir(os.path.join(two, "ansiballz_cache")) if n.startswith(".part-")]
+    assert os.listdir(os.path.join(two, "ansiballz_cache")) == [ENTRY]  # no temporary file left
+    assert oct(os.stat(os.path.join(two, "ansiballz_cache", ENTRY)).st_mode & 0o777) == "0o600"
     assert PayloadCache(FQN, "k1", two).restore() == []  # there already
 
 
