@@ -118,4 +118,6 @@ def machine():
         with open("/etc/os-release") as handle:
             fields = dict(line.rstrip("\n").split("=", 1) for line in handle if "=" in line)
         pretty = "%s, Linux %s" % (fields.get("PRETTY_NAME", "?").strip('"'), platform.release())
-    return {"cores": os.cpu_count(), "memory": "%d MiB" % mem, "os": pretty}
+    engine = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True,
+                            check=False).stdout.strip()
+    return {"cores": os.cpu_count(), "memory": "%d MiB" % mem, "os": pretty, "docker": engine or "unknown"}
