@@ -161,7 +161,8 @@ def where_time_goes(extra, version):
             if took.total_seconds() >= 0.05:
                 tasks.append((took.total_seconds(), task["task"]["name"]))
             for result in task["hosts"].values():
-                switch = ((result.get("services") or {}).get("core") or {}).get("switch", {}).get("total", switch)
+                if "timings" in result:  # compose_release's result
+                    switch = result["services"].get("core", {}).get("switch", {}).get("total", switch)
                 for line in result.get("timings") or []:
                     took_s, what = line.split("s ", 1)
                     if float(took_s) >= 0.05:
