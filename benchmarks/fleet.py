@@ -62,12 +62,18 @@ def _playbook(limit, *extra, playbook="playbooks/deploy.yml"):
     return timed(["ansible-playbook", playbook, *INVENTORY, "-l", limit, *extra])[0]
 
 
+def _fleet_inventory():
+    """The fleet's inventory (testbed/up.sh writes it) and its extra hosts' variables (name -> vars)."""
+    with open(FLEET_INVENTORY) as handle:
+        inventory = yaml.safe_load(handle)
+    return inventory, inventory["staging"]["hosts"] or {}
+
+
 def core_only(path):
     """Write to ``path`` the fleet's inventory with ``ENABLED_SERVICES=core`` in each extra host's .env values;
     return the ``-i`` arguments that add it."""
-    with open(FLEET_INVENTORY) as handle:
-        inventory = yaml.safe_load(handle)
-    for values in (inventory["staging"]["hosts"] or {}).values():
+    inventory, extra_hosts = _fleet_inventory()
+    for values in extra_hosts.values():
         values["aegee_deploy_env"]["ENABLED_SERVICES"] = "core"
     with open(path, "w") as handle:
         yaml.safe_dump(inventory, handle)
@@ -130,8 +136,8 @@ def rounds(count, times, old, new, extra, busy):
                     _deploy("staging", old, *extra, "-e", "force=true", "-e", "serial=100%")
                 print("round %d/%d (fleet of %d hosts) done" % (i + 1, count, hosts), flush=True)
         finally:
-            for i in range(2, hosts + 1):  # staging-1 stays: the other rows use it
-                _remove_project("myaegee-staging-%d" % i)
+            for values in _fleet_inventory()[1].values():  # the extra hosts; staging-1 stays: the other rows use it
+                _remove_project(values["aegee_deploy_env"]["COMPOSE_PROJECT_NAME"])
     return hosts
 
 
